@@ -1,0 +1,214 @@
+"""Assess stage: findings per rep and per set.
+
+In:  reps (`Rep`), per-frame angles (`FrameAngles`) and depth, a `RoundingRule`.
+Out: `RepAssessment` per rep (peak lumbar flexion beyond neutral and when, hip flexion range,
+     lumbar share of the bend, rounding yes/no with severity, tempo, load moment arm) and
+     set-level findings (form breaking down across reps).
+
+Flags are coaching cues, not diagnoses: there is no validated injury threshold for lumbar
+flexion. The rule is "lumbar flexion beyond the lifter's neutral above a threshold, sustained,
+while loaded (deep in the rep)"; its numbers live in models/spine.json.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .angles import FrameAngles
+from .reps import Rep
+
+
+@dataclass
+class RoundingRule:
+    threshold_deg: float = 15.0  # lumbar flexion beyond neutral
+    min_duration_s: float = 0.2  # sustained at least this long
+    loaded_depth: float = 0.45  # "loaded" = frames of the rep at least this deep
+    thoracic_threshold_deg: float = 20.0
+    warn_deg: float = 10.0
+
+    def severity(self, peak: float) -> str:
+        if peak >= self.threshold_deg + 15:
+            return "high"
+        if peak >= self.threshold_deg + 5:
+            return "medium"
+        return "low"
+
+
+@dataclass
+class Finding:
+    code: str
+    start_s: float
+    end_s: float
+    severity: str
+    message: str
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.end_s, 3),
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+
+@dataclass
+class RepAssessment:
+    rep: Rep
+    max_lumbar_flexion_deg: float | None
+    max_lumbar_t: float | None
+    max_hip_flexion_deg: float | None
+    hip_flexion_range_deg: float | None
+    max_thoracic_flexion_deg: float | None
+    lumbar_share: float | None
+    rounding: bool
+    spine_coverage: float
+    descent_s: float
+    ascent_s: float
+    findings: list[Finding] = field(default_factory=list)
+    moment_arm: dict | None = None
+
+
+def _series(frames: list[FrameAngles], name: str) -> np.ndarray:
+    return np.array([np.nan if (v := f.value(name)) is None else v for f in frames], dtype=float)
+
+
+def _sustained_runs(times: np.ndarray, above: np.ndarray, min_s: float) -> list[tuple[int, int]]:
+    """Index ranges [i, j] where `above` holds for at least `min_s` seconds."""
+    runs, start = [], None
+    for i, flag in enumerate(list(above) + [False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            j = i - 1
+            dt = times[j] - times[start] + (times[1] - times[0] if len(times) > 1 else 0)
+            if dt >= min_s:
+                runs.append((start, j))
+            start = None
+    return runs
+
+
+def _nanmax(a: np.ndarray) -> float | None:
+    return float(np.nanmax(a)) if np.isfinite(a).any() else None
+
+
+def assess_rep(
+    rep: Rep, frames: list[FrameAngles], depth: np.ndarray, rule: RoundingRule
+) -> RepAssessment:
+    """Measure one rep from its frames (those with start_s <= t <= end_s)."""
+    times = np.array([f.t for f in frames])
+    sel = (times >= rep.start_s) & (times <= rep.end_s)
+    idx = np.flatnonzero(sel)
+    t = times[idx]
+    lumbar = _series(frames, "lumbar_flexion_deg")[idx]
+    hip = _series(frames, "hip_flexion_deg")[idx]
+    thor = _series(frames, "thoracic_flexion_deg")[idx]
+    d = depth[idx]
+    loaded = np.isfinite(d) & (d >= rule.loaded_depth)
+    loaded_lumbar = np.where(loaded, lumbar, np.nan)
+    coverage = float(np.isfinite(loaded_lumbar).sum() / max(loaded.sum(), 1))
+
+    max_lumbar = _nanmax(loaded_lumbar)
+    max_lumbar_t = float(t[int(np.nanargmax(loaded_lumbar))]) if max_lumbar is not None else None
+    max_hip = _nanmax(hip)
+    hip_range = float(np.nanmax(hip) - np.nanmin(hip)) if np.isfinite(hip).sum() > 1 else None
+    lumbar_range = (
+        float(np.nanmax(lumbar) - np.nanmin(lumbar)) if np.isfinite(lumbar).sum() > 1 else None
+    )
+    share = None
+    if hip_range is not None and lumbar_range is not None and hip_range + lumbar_range > 1:
+        share = lumbar_range / (hip_range + max(lumbar_range, 0.0))
+
+    findings: list[Finding] = []
+    above = np.nan_to_num(loaded_lumbar, nan=-1e9) >= rule.threshold_deg
+    runs = _sustained_runs(t, above, rule.min_duration_s)
+    rounding = bool(runs)
+    if rounding and max_lumbar is not None:
+        i0, i1 = runs[0][0], runs[-1][1]
+        findings.append(
+            Finding(
+                "lumbar_rounding",
+                float(t[i0]),
+                float(t[i1]),
+                rule.severity(max_lumbar),
+                f"Lower back rounded {max_lumbar:.0f} deg beyond neutral - keep a flat back "
+                "and push the hips back.",
+            )
+        )
+    max_thor = _nanmax(np.where(loaded, thor, np.nan))
+    if max_thor is not None and max_thor >= rule.thoracic_threshold_deg:
+        j = int(np.nanargmax(np.where(loaded, thor, np.nan)))
+        findings.append(
+            Finding(
+                "thoracic_rounding",
+                float(t[j]),
+                float(t[j]),
+                "low",
+                f"Upper back rounded {max_thor:.0f} deg - chest up, shoulders back.",
+            )
+        )
+    if loaded.any() and coverage < 0.5:
+        findings.append(
+            Finding(
+                "spine_unmeasured",
+                rep.start_s,
+                rep.end_s,
+                "info",
+                "The back could not be traced in most of this rep (occluded, oblique view or "
+                "poor light); lumbar flexion is not reported for it.",
+            )
+        )
+    return RepAssessment(
+        rep=rep,
+        max_lumbar_flexion_deg=max_lumbar,
+        max_lumbar_t=max_lumbar_t,
+        max_hip_flexion_deg=max_hip,
+        hip_flexion_range_deg=hip_range,
+        max_thoracic_flexion_deg=max_thor,
+        lumbar_share=share,
+        rounding=rounding,
+        spine_coverage=coverage,
+        descent_s=rep.bottom_s - rep.start_s,
+        ascent_s=rep.end_s - rep.bottom_s,
+        findings=findings,
+    )
+
+
+def assess_set(reps: list[RepAssessment]) -> list[Finding]:
+    """Set-level findings: rounding that begins part-way through (fatigue), and a creeping
+    increase of peak lumbar flexion across reps."""
+    out: list[Finding] = []
+    if not reps:
+        return out
+    flags = [r.rounding for r in reps]
+    if any(flags) and not flags[0]:
+        first = flags.index(True)
+        r = reps[first]
+        out.append(
+            Finding(
+                "fatigue_rounding",
+                r.rep.start_s,
+                reps[-1].rep.end_s,
+                "medium",
+                f"Rounding began at rep {first + 1} - form broke down as the set went on; "
+                "consider ending the set there or lowering the load.",
+            )
+        )
+    peaks = [r.max_lumbar_flexion_deg for r in reps if r.max_lumbar_flexion_deg is not None]
+    if len(peaks) >= 4:
+        half = len(peaks) // 2
+        rise = float(np.mean(peaks[half:]) - np.mean(peaks[:half]))
+        if rise >= 6.0:
+            out.append(
+                Finding(
+                    "lumbar_flexion_creep",
+                    reps[half].rep.start_s,
+                    reps[-1].rep.end_s,
+                    "low",
+                    f"Peak lumbar flexion rose by {rise:.0f} deg from the first to the second "
+                    "half of the set.",
+                )
+            )
+    return out

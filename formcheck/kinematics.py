@@ -1,0 +1,138 @@
+"""Kinematics stage: raw per-frame angles from a pose and its back shape.
+
+In:  a smoothed `Pose` (or None), its `BackShape`, the facing sign.
+Out: `RawFrame`: absolute segment inclinations and joint angles in degrees, before the lifter's
+     neutral is subtracted (see `formcheck.neutral`), plus points the later stages need.
+
+Sagittal-plane conventions: an inclination is the angle of a segment, pointing up the body,
+from vertical, positive toward where the lifter faces. Then
+  trunk-thigh (the keypoint-only "hip" angle peers report) = trunk - thigh inclination,
+  hip flexion   = pelvis (sacral outline) - thigh inclination,
+  lumbar bend   = T12/L1 outline - pelvis inclination,
+  thoracic bend = upper thoracic outline - T12/L1 inclination,
+so hip + lumbar + thoracic add up to the bend from thigh to upper back.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .angles import FrameAngles
+from .pose import LM, Pose
+from .spine import BackShape, inclination, trunk_axis
+
+
+@dataclass
+class RawFrame:
+    t: float
+    pose: Pose | None
+    bridged: bool = False
+    trunk_incl: float | None = None
+    thigh_incl: float | None = None
+    knee_flexion: float | None = None
+    pelvis_incl: float | None = None
+    thoracolumbar_incl: float | None = None
+    upper_thoracic_incl: float | None = None
+    spine_confidence: float = 0.0
+    back: BackShape | None = None
+
+    @property
+    def trunk_thigh(self) -> float | None:
+        if self.trunk_incl is None or self.thigh_incl is None:
+            return None
+        return self.trunk_incl - self.thigh_incl
+
+    @property
+    def hip_raw(self) -> float | None:
+        if self.pelvis_incl is None or self.thigh_incl is None:
+            return None
+        return self.pelvis_incl - self.thigh_incl
+
+    @property
+    def lumbar_raw(self) -> float | None:
+        if self.pelvis_incl is None or self.thoracolumbar_incl is None:
+            return None
+        return self.thoracolumbar_incl - self.pelvis_incl
+
+    @property
+    def thoracic_raw(self) -> float | None:
+        if self.thoracolumbar_incl is None or self.upper_thoracic_incl is None:
+            return None
+        return self.upper_thoracic_incl - self.thoracolumbar_incl
+
+
+def _mid(pose: Pose, a: int, b: int) -> np.ndarray:
+    w = np.maximum(pose.visibility[[a, b]], 1e-3)
+    return (pose.landmarks[a] * w[0] + pose.landmarks[b] * w[1]) / w.sum()
+
+
+def joint_angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
+    """Interior angle at b (degrees) of the polyline a-b-c."""
+    u, v = a - b, c - b
+    cos = float(np.dot(u, v) / max(np.linalg.norm(u) * np.linalg.norm(v), 1e-9))
+    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+
+
+def measure_frame(t: float, pose: Pose | None, back: BackShape | None, facing: int) -> RawFrame:
+    """Raw angles of one frame. Left and right landmarks are averaged (weighted by visibility),
+    which in a side view resists left/right swaps and occluded far-side limbs."""
+    if pose is None:
+        return RawFrame(t=t, pose=None)
+    hip, shoulder = trunk_axis(pose)
+    knee = _mid(pose, LM.LEFT_KNEE, LM.RIGHT_KNEE)
+    ankle = _mid(pose, LM.LEFT_ANKLE, LM.RIGHT_ANKLE)
+    frame = RawFrame(
+        t=t,
+        pose=pose,
+        trunk_incl=inclination(shoulder - hip, facing),
+        thigh_incl=inclination(hip - knee, facing),
+        knee_flexion=180.0 - joint_angle(hip, knee, ankle),
+    )
+    if back is not None:
+        frame.back = back
+        frame.pelvis_incl = back.pelvis_incl
+        frame.thoracolumbar_incl = back.thoracolumbar_incl
+        frame.upper_thoracic_incl = back.upper_thoracic_incl
+        frame.spine_confidence = back.confidence
+    return frame
+
+
+def to_frame_angles(
+    raw: RawFrame,
+    neutral,
+    *,
+    spine_ok: bool,
+    lumbar_gain: float = 1.0,
+    thoracic_gain: float = 1.0,
+    min_confidence: float = 0.5,
+) -> FrameAngles:
+    """Angles relative to the lifter's neutral (hip, lumbar, thoracic); trunk inclination and knee
+    flexion stay absolute. Spine values are None when the back outline is not trustworthy."""
+    if raw.pose is None:
+        return FrameAngles(t=raw.t, pose=False)
+    lms = np.column_stack([raw.pose.landmarks, raw.pose.visibility])
+    trusted = spine_ok and raw.spine_confidence >= min_confidence
+    hip = lumbar = thoracic = None
+    if trusted and raw.hip_raw is not None:
+        hip = raw.hip_raw - neutral.hip
+    if trusted and raw.lumbar_raw is not None:
+        lumbar = lumbar_gain * (raw.lumbar_raw - neutral.lumbar)
+    if trusted and raw.thoracic_raw is not None:
+        thoracic = thoracic_gain * (raw.thoracic_raw - neutral.thoracic)
+    tt = raw.trunk_thigh
+    return FrameAngles(
+        t=raw.t,
+        pose=True,
+        hip_flexion_deg=hip,
+        lumbar_flexion_deg=lumbar,
+        thoracic_flexion_deg=thoracic,
+        trunk_inclination_deg=raw.trunk_incl,
+        knee_flexion_deg=raw.knee_flexion,
+        trunk_thigh_deg=None if tt is None else tt - neutral.trunk_thigh,
+        spine_confidence=raw.spine_confidence,
+        back_outline=raw.back.outline if (raw.back is not None and trusted) else None,
+        landmarks=lms,
+    )

@@ -1,0 +1,240 @@
+"""The offline pipeline: a video file in, a report out.
+
+frames (video) -> poses (estimator) -> smoothing -> view -> back shape (spine) -> raw angles
+(kinematics) -> neutral -> angles -> depth -> reps -> findings (assess) -> report / overlay.
+
+`analyze_video` is the one call the CLI and the server use. Live sessions run the same stages
+frame by frame (see `formcheck.live`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import report as report_mod
+from .angles import FrameAngles
+from .assess import RepAssessment, RoundingRule, assess_rep, assess_set
+from .errors import NoPersonError
+from .estimator import EstimatorConfig, PoseEstimator
+from .exercise import EXERCISES, detect_exercise
+from .kinematics import RawFrame, measure_frame, to_frame_angles
+from .neutral import Neutral, estimate_neutral, is_upright
+from .pose import Pose
+from .reps import DepthTracker, Rep, RepRules, frame_phases, segment_reps
+from .smoothing import PoseSmoother, zero_phase
+from .spine import BackShape, SpineParams, measure_back
+from .video import VideoInfo, VideoSource, probe
+from .view import FrameView, ViewEstimate, estimate_view, frame_view
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+MIN_POSE_FRACTION = 0.2
+
+
+@dataclass
+class AnalysisOptions:
+    exercise: str = "auto"
+    height_cm: float | None = None
+    max_side: int = 640
+    spine: SpineParams = field(default_factory=SpineParams.load)
+    rounding: RoundingRule = field(default_factory=lambda: load_rule())
+    reps: RepRules = field(default_factory=RepRules)
+
+
+def load_rule() -> RoundingRule:
+    """The rounding rule from the fitted parameter file, defaults otherwise."""
+    import json
+
+    from .spine import PARAMS_PATH
+
+    if PARAMS_PATH.exists():
+        data = json.loads(PARAMS_PATH.read_text()).get("rule", {})
+        return RoundingRule(
+            **{k: v for k, v in data.items() if k in RoundingRule.__dataclass_fields__}
+        )
+    return RoundingRule()
+
+
+@dataclass
+class Observation:
+    """What pass one keeps of a frame (no image, no mask: memory stays flat)."""
+
+    t: float
+    pose: Pose | None
+    view: FrameView | None
+    backs: dict[int, BackShape | None]
+
+
+@dataclass
+class Analysis:
+    info: VideoInfo
+    view: ViewEstimate
+    neutral: Neutral
+    frames: list[FrameAngles]
+    depth: np.ndarray
+    phases: list[str]
+    reps: list[RepAssessment]
+    set_findings: list
+    exercise: str
+    ssi: float | None
+    body_height_px: float | None
+    height_cm: float | None
+
+
+def observe(
+    source, estimator: PoseEstimator, params: SpineParams, progress: Progress | None, total: int
+) -> list[Observation]:
+    """Pass one: pose, smoothing, view and back outline (both facings) for every frame."""
+    smoother = PoseSmoother()
+    out: list[Observation] = []
+    for i, frame in enumerate(source):
+        pose, _bridged = smoother.update(frame.t, estimator(frame.image))
+        if pose is None:
+            out.append(Observation(frame.t, None, None, {}))
+        else:
+            backs = {f: measure_back(pose, f, params) for f in (1, -1)}
+            out.append(Observation(frame.t, replace(pose, mask=None), frame_view(pose), backs))
+        if progress is not None and (i % 10 == 0):
+            progress(i + 1, max(total, i + 1))
+    return out
+
+
+def _smooth_spine(raws: list[RawFrame]) -> None:
+    """Zero-phase smoothing of the outline inclinations (offline only)."""
+    times = np.array([r.t for r in raws])
+    for name in ("pelvis_incl", "thoracolumbar_incl", "upper_thoracic_incl"):
+        vals = np.array([np.nan if (v := getattr(r, name)) is None else v for r in raws])
+        sm = zero_phase(vals, times, cutoff_hz=4.0)
+        for r, v in zip(raws, sm, strict=True):
+            setattr(r, name, None if not np.isfinite(v) else float(v))
+
+
+def depth_signal(raws: list[RawFrame]) -> tuple[np.ndarray, float | None]:
+    """Shoulder drop below standing height in trunk lengths, and the standing height in pixels
+    (heel to nose, for body-height units)."""
+    heights, trunks, statures = [], [], []
+    for r in raws:
+        if r.pose is None:
+            heights.append(np.nan)
+            trunks.append(np.nan)
+            continue
+        lm = r.pose.landmarks
+        ankle_y = lm[[27, 28], 1].mean()
+        heights.append(ankle_y - lm[[11, 12], 1].mean())
+        trunks.append(np.linalg.norm(lm[[11, 12]].mean(0) - lm[[23, 24]].mean(0)))
+        if is_upright(r):
+            statures.append(lm[[29, 30], 1].mean() - lm[0, 1])
+    h, tr = np.array(heights), np.array(trunks)
+    if not np.isfinite(h).any():
+        return np.full(len(raws), np.nan), None
+    tracker = DepthTracker(
+        standing_height=float(np.nanpercentile(h, 95)), trunk_length=float(np.nanmedian(tr))
+    )
+    depth = np.array(
+        [tracker.update(a, b) if np.isfinite(a) else np.nan for a, b in zip(h, tr, strict=True)]
+    )
+    # Nose sits at about 93% of stature, heels at about 1%.
+    stature = float(np.median(statures)) / 0.92 if len(statures) >= 3 else None
+    return depth, stature
+
+
+def analyze_observations(
+    info: VideoInfo, obs: list[Observation], opts: AnalysisOptions
+) -> Analysis:
+    """Everything after pass one: view, raw angles, neutral, angles, reps, findings."""
+    with_pose = [o for o in obs if o.pose is not None]
+    if len(with_pose) < max(3, MIN_POSE_FRACTION * len(obs)):
+        raise NoPersonError(
+            f"{Path(info.path).name}: no person found in {len(obs) - len(with_pose)} of {len(obs)} "
+            "frames. Film the whole body from the side, in good light, and try again."
+        )
+    view = estimate_view([o.view for o in with_pose if o.view is not None])
+    facing = view.facing_sign
+    raws = [measure_frame(o.t, o.pose, o.backs.get(facing), facing) for o in obs]
+    _smooth_spine(raws)
+    neutral = estimate_neutral(raws)
+    spine_ok = view.kind == "side"
+    p = opts.spine
+    frames = [
+        to_frame_angles(
+            r, neutral, spine_ok=spine_ok, lumbar_gain=p.lumbar_gain, thoracic_gain=p.thoracic_gain
+        )
+        for r in raws
+    ]
+    for f in frames:
+        f.side = view.facing
+    depth, stature = depth_signal(raws)
+    times = np.array([f.t for f in frames])
+    reps: list[Rep] = segment_reps(times, depth, opts.reps)
+    assessed = [assess_rep(r, frames, depth, opts.rounding) for r in reps]
+    bottoms = [frames[int(np.argmin(np.abs(times - r.bottom_s)))] for r in reps]
+    exercise, ssi = detect_exercise(bottoms)
+    if opts.exercise != "auto":
+        exercise = opts.exercise
+    for a, b in zip(assessed, bottoms, strict=True):
+        a.moment_arm = report_mod.moment_arm(b, stature, opts.height_cm)
+    return Analysis(
+        info=info,
+        view=view,
+        neutral=neutral,
+        frames=frames,
+        depth=depth,
+        phases=frame_phases(times, depth, reps),
+        reps=assessed,
+        set_findings=assess_set(assessed),
+        exercise=exercise,
+        ssi=ssi,
+        body_height_px=stature,
+        height_cm=opts.height_cm,
+    )
+
+
+def analyze_video(
+    path: str | Path,
+    opts: AnalysisOptions | None = None,
+    progress: Progress | None = None,
+    json_path: str | Path | None = None,
+    csv_path: str | Path | None = None,
+    video_path: str | Path | None = None,
+) -> dict:
+    """Analyse one video file; write the requested outputs; return the report dict.
+
+    Raises `FormcheckError` subclasses with a readable message for bad input.
+    """
+    opts = opts or AnalysisOptions()
+    if opts.exercise not in ("auto", *EXERCISES):
+        raise ValueError(f"unknown exercise {opts.exercise!r}")
+    info = probe(path)
+    for out in (json_path, csv_path, video_path):
+        if out:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+    total = info.frames + (info.frames if video_path else 0)
+    with PoseEstimator(EstimatorConfig(max_side=opts.max_side)) as est:
+        source = VideoSource(path)
+        obs = observe(source, est, opts.spine, progress, total)
+    analysis = analyze_observations(info, obs, opts)
+    report = report_mod.build_report(analysis)
+    if source.truncated:
+        report["summary"]["messages"].append(
+            "The video file ends early (truncated); frames after the damage were not analysed."
+        )
+    if json_path:
+        report_mod.write_json(report, json_path)
+    if csv_path:
+        report_mod.write_csv(analysis, csv_path)
+    if video_path:
+        from .render import render_annotated
+
+        def sub_progress(done: int, _total: int) -> None:
+            if progress is not None:
+                progress(info.frames + done, total)
+
+        render_annotated(path, analysis, video_path, opts.rounding, sub_progress)
+    if progress is not None:
+        progress(total, total)
+    return report

@@ -1,0 +1,228 @@
+"""Report stage: the analysis as a JSON report (schema formcheck.report/1), a per-frame CSV and
+a short human summary.
+
+In:  `Analysis` from `formcheck.pipeline`.
+Out: plain dicts / files. Keys may be added to the schema, never renamed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .angles import ANGLE_NAMES, FrameAngles
+
+SCHEMA = "formcheck.report/1"
+
+
+def _r(v: float | None, nd: int = 1) -> float | None:
+    if v is None or not math.isfinite(v):
+        return None
+    return round(float(v), nd)
+
+
+def moment_arm(
+    bottom: FrameAngles, stature_px: float | None, height_cm: float | None
+) -> dict | None:
+    """Horizontal distance from the hands (the load) to the hip and to the low back at the bottom
+    of a rep, in body heights, and in cm when the lifter's height is known."""
+    lm = bottom.landmarks
+    if lm is None or stature_px is None or stature_px <= 0:
+        return None
+    hands = lm[[15, 16], 0].mean()
+    hip = lm[[23, 24], 0].mean()
+    out = {"hip_bh": _r(abs(hands - hip) / stature_px, 3)}
+    if bottom.back_outline is not None and len(bottom.back_outline) > 4:
+        low_back = bottom.back_outline[int(0.3 * len(bottom.back_outline))]
+        out["low_back_bh"] = _r(abs(hands - low_back[0]) / stature_px, 3)
+    if height_cm:
+        out.update(
+            {
+                k.replace("_bh", "_cm"): _r(v * height_cm, 1)
+                for k, v in list(out.items())
+                if v is not None
+            }
+        )
+    return out
+
+
+def _norm_points(points: np.ndarray | None, size: tuple[int, int], nd: int = 4) -> list | None:
+    if points is None:
+        return None
+    w, h = size
+    return [[round(float(x) / w, nd), round(float(y) / h, nd)] for x, y in points]
+
+
+def frame_dict(f: FrameAngles, size: tuple[int, int], phase: str, depth: float) -> dict:
+    d: dict = {"t": round(f.t, 4), "pose": f.pose}
+    for name in ANGLE_NAMES:
+        d[name] = _r(f.value(name))
+    d["trunk_thigh_deg"] = _r(f.trunk_thigh_deg)
+    d["spine_confidence"] = _r(f.spine_confidence, 2)
+    d["phase"] = phase
+    d["depth"] = _r(depth, 3)
+    if f.landmarks is not None:
+        w, h = size
+        d["landmarks"] = [
+            [round(float(x) / w, 4), round(float(y) / h, 4), round(float(v), 2)]
+            for x, y, v in f.landmarks
+        ]
+    else:
+        d["landmarks"] = None
+    d["back_outline"] = _norm_points(f.back_outline, size)
+    return d
+
+
+def rep_dict(a) -> dict:
+    r = a.rep
+    return {
+        "index": r.index,
+        "start_s": _r(r.start_s, 3),
+        "bottom_s": _r(r.bottom_s, 3),
+        "end_s": _r(r.end_s, 3),
+        "max_lumbar_flexion_deg": _r(a.max_lumbar_flexion_deg),
+        "max_lumbar_flexion_s": _r(a.max_lumbar_t, 3),
+        "max_hip_flexion_deg": _r(a.max_hip_flexion_deg),
+        "hip_flexion_range_deg": _r(a.hip_flexion_range_deg),
+        "max_thoracic_flexion_deg": _r(a.max_thoracic_flexion_deg),
+        "lumbar_share": _r(a.lumbar_share, 3),
+        "rounding": a.rounding,
+        "spine_coverage": _r(a.spine_coverage, 2),
+        "tempo": {"descent_s": _r(a.descent_s, 2), "ascent_s": _r(a.ascent_s, 2)},
+        "moment_arm": a.moment_arm,
+        "findings": [f.to_dict() for f in a.findings],
+    }
+
+
+def summary_messages(analysis) -> list[str]:
+    msgs: list[str] = []
+    reps = analysis.reps
+    view = analysis.view
+    if view.kind != "side":
+        msgs.append(
+            f"Camera view looks {view.kind} (about {view.yaw_deg:.0f} deg from side-on): reps are "
+            "counted but the back cannot be measured. Film from the side, at hip height."
+        )
+    if analysis.neutral.source == "default":
+        msgs.append(
+            "No standing frames with a clear back outline: typical standing values were used as "
+            "neutral. Start the clip standing tall, side-on, for a personal baseline."
+        )
+    if not reps:
+        msgs.append(
+            "No complete rep found (a rep goes from lockout or the floor down and back up)."
+        )
+        return msgs
+    rounded = [a for a in reps if a.rounding]
+    if rounded:
+        worst = max(rounded, key=lambda a: a.max_lumbar_flexion_deg or 0)
+        which = ", ".join(str(a.rep.index) for a in rounded)
+        msgs.append(
+            f"Lower back rounded in rep(s) {which}; worst rep {worst.rep.index}: "
+            f"{worst.max_lumbar_flexion_deg:.0f} deg of lumbar flexion beyond neutral at "
+            f"{worst.max_lumbar_t:.1f} s."
+        )
+    elif view.kind == "side":
+        msgs.append(f"Back stayed neutral in all {len(reps)} rep(s): the bend came from the hips.")
+    msgs.extend(f.message for f in analysis.set_findings)
+    return msgs
+
+
+def build_report(analysis) -> dict:
+    info = analysis.info
+    size = (info.width, info.height)
+    reps = analysis.reps
+    frames = [
+        frame_dict(f, size, ph, float(d))
+        for f, ph, d in zip(analysis.frames, analysis.phases, analysis.depth, strict=True)
+    ]
+    duration = analysis.frames[-1].t if analysis.frames else info.duration_s
+    return {
+        "schema": SCHEMA,
+        "video": {
+            "fps": _r(info.fps, 3),
+            "frames": len(analysis.frames),
+            "width": info.width,
+            "height": info.height,
+            "duration_s": _r(max(duration, info.duration_s), 3),
+            "rotation": info.rotation,
+        },
+        "view": analysis.view.to_dict(),
+        "neutral": analysis.neutral.to_dict(),
+        "frames": frames,
+        "reps": [rep_dict(a) for a in reps],
+        "set_findings": [f.to_dict() for f in analysis.set_findings],
+        "summary": {
+            "exercise": analysis.exercise,
+            "stoop_squat_index": _r(analysis.ssi),
+            "rep_count": len(reps),
+            "rounded_reps": sum(a.rounding for a in reps),
+            "rounding": any(a.rounding for a in reps),
+            "worst_rep": max(
+                (a for a in reps if a.max_lumbar_flexion_deg is not None),
+                key=lambda a: a.max_lumbar_flexion_deg,
+                default=None,
+            ).rep.index
+            if any(a.max_lumbar_flexion_deg is not None for a in reps)
+            else None,
+            "peak_lumbar_flexion_deg": _r(
+                max(
+                    (
+                        a.max_lumbar_flexion_deg
+                        for a in reps
+                        if a.max_lumbar_flexion_deg is not None
+                    ),
+                    default=None,
+                )
+            ),
+            "messages": summary_messages(analysis),
+        },
+    }
+
+
+def write_json(report: dict, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(report, separators=(",", ":")))
+
+
+CSV_COLUMNS = ("t", "pose", *ANGLE_NAMES, "trunk_thigh_deg", "spine_confidence", "phase", "depth")
+
+
+def write_csv(analysis, path: str | Path) -> None:
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(CSV_COLUMNS)
+        for f, ph, d in zip(analysis.frames, analysis.phases, analysis.depth, strict=True):
+            row = [round(f.t, 4), int(f.pose)]
+            row += ["" if (v := _r(f.value(n))) is None else v for n in ANGLE_NAMES]
+            row += [
+                "" if (v := _r(f.trunk_thigh_deg)) is None else v,
+                _r(f.spine_confidence, 2),
+                ph,
+            ]
+            row.append("" if not np.isfinite(d) else round(float(d), 3))
+            w.writerow(row)
+
+
+def human_summary(name: str, report: dict) -> str:
+    s = report["summary"]
+    lines = [
+        f"{name}: {s['rep_count']} rep(s), {s['exercise']}, view {report['view']['kind']} "
+        f"facing {report['view']['facing']}",
+    ]
+    for r in report["reps"]:
+        lum = (
+            "n/a"
+            if r["max_lumbar_flexion_deg"] is None
+            else f"{r['max_lumbar_flexion_deg']:.0f} deg"
+        )
+        hip = "n/a" if r["max_hip_flexion_deg"] is None else f"{r['max_hip_flexion_deg']:.0f} deg"
+        flag = "ROUNDED" if r["rounding"] else "ok"
+        lines.append(
+            f"  rep {r['index']}: {r['start_s']:.1f}-{r['end_s']:.1f} s  lumbar {lum}  hip {hip}  {flag}"
+        )
+    lines += [f"  {m}" for m in s["messages"]]
+    return "\n".join(lines)

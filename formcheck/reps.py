@@ -1,0 +1,156 @@
+"""Reps stage: split a set into reps from how far the shoulders drop.
+
+In:  per-frame (t, depth) samples; depth = drop of the shoulders below their standing height
+     in trunk lengths (0 standing, ~1 at the bottom of a deadlift or squat), NaN without pose.
+Out: `Rep` records (start of descent, bottom, lockout) and a phase for every frame
+     (setup, descent, bottom, ascent, lockout).
+
+A rep is counted when the lifter comes up to lockout from a bottom deep enough: a clip that
+starts at the floor (setup, pull, lower) is one rep, one that starts standing (descend, come up)
+too. Hysteresis, a minimum depth and duration, and pose gaps reject ghost reps: walking in,
+unracking, a half bend to set up, a clip cut in the middle of a rep.
+`RepCounter` is streaming (live); `segment_reps` runs the same counter over a whole clip.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class RepRules:
+    enter_bottom: float = 0.45  # depth that starts a rep excursion
+    lockout: float = 0.2  # depth below which the lifter is at lockout / standing
+    min_peak: float = 0.55
+    min_duration_s: float = 0.35
+    max_duration_s: float = 20.0
+    max_gap_s: float = 0.5
+
+
+@dataclass
+class Rep:
+    index: int
+    start_s: float
+    bottom_s: float
+    end_s: float
+    peak_depth: float
+
+
+@dataclass
+class RepCounter:
+    """Streaming rep segmentation. `update` returns a finished `Rep` when one completes."""
+
+    rules: RepRules = field(default_factory=RepRules)
+
+    def __post_init__(self) -> None:
+        self.reps: list[Rep] = []
+        self._last_top: float | None = None
+        self._first_t: float | None = None
+        self._in_rep = False
+        self._start = 0.0
+        self._peak = -math.inf
+        self._peak_t = 0.0
+        self._last_valid: float | None = None
+        self._prev_depth: float | None = None
+        self.phase = "setup"
+
+    @property
+    def count(self) -> int:
+        return len(self.reps)
+
+    def update(self, t: float, depth: float | None) -> Rep | None:
+        r = self.rules
+        if self._first_t is None:
+            self._first_t = t
+        if depth is None or not math.isfinite(depth):
+            if self._in_rep and self._last_valid is not None and t - self._last_valid > r.max_gap_s:
+                self._in_rep = False  # lost the lifter mid-rep: not a countable rep
+                self.phase = "setup"
+            return None
+        self._last_valid = t
+        done = None
+        if not self._in_rep:
+            if depth < r.lockout:
+                self._last_top = t
+            elif depth >= r.enter_bottom:
+                self._in_rep = True
+                self._start = self._last_top if self._last_top is not None else self._first_t
+                self._peak, self._peak_t = depth, t
+        else:
+            if depth > self._peak:
+                self._peak, self._peak_t = depth, t
+            if depth < r.lockout:
+                self._in_rep = False
+                self._last_top = t
+                duration = t - self._start
+                if self._peak >= r.min_peak and r.min_duration_s <= duration <= r.max_duration_s:
+                    done = Rep(len(self.reps) + 1, self._start, self._peak_t, t, self._peak)
+                    self.reps.append(done)
+        self.phase = self._phase(depth)
+        self._prev_depth = depth
+        return done
+
+    def _phase(self, depth: float) -> str:
+        if self._in_rep:
+            if depth >= self._peak - 0.08:
+                return "bottom"
+            return "ascent" if self._peak_t < self._last_valid else "descent"
+        if depth < self.rules.lockout:
+            return "lockout" if self.reps else "setup"
+        rising = self._prev_depth is not None and depth > self._prev_depth
+        return "descent" if rising and self.reps else ("ascent" if self.reps else "setup")
+
+
+def segment_reps(times: np.ndarray, depth: np.ndarray, rules: RepRules | None = None) -> list[Rep]:
+    """Offline: run the streaming counter over a whole clip."""
+    counter = RepCounter(rules or RepRules())
+    for t, d in zip(times, depth, strict=True):
+        counter.update(float(t), float(d) if np.isfinite(d) else None)
+    return counter.reps
+
+
+def frame_phases(times: np.ndarray, depth: np.ndarray, reps: list[Rep]) -> list[str]:
+    """Phase of every frame once the reps are known (offline labelling)."""
+    phases = ["setup"] * len(times)
+    if not reps:
+        return phases
+    for i, t in enumerate(times):
+        rep = next((r for r in reps if r.start_s <= t <= r.end_s), None)
+        if rep is not None:
+            d = depth[i]
+            if np.isfinite(d) and d >= rep.peak_depth - 0.08:
+                phases[i] = "bottom"
+            else:
+                phases[i] = "descent" if t < rep.bottom_s else "ascent"
+        elif t > reps[0].end_s:
+            phases[i] = "lockout"
+    return phases
+
+
+@dataclass
+class DepthTracker:
+    """Turns poses into the depth signal: shoulder height above the ankles compared with the
+    standing height, in trunk lengths. Offline, pass the clip's references; live, they are
+    learned as the session goes (highest recent shoulder height, median trunk length)."""
+
+    standing_height: float | None = None
+    trunk_length: float | None = None
+    window: int = 600
+
+    def __post_init__(self) -> None:
+        self._heights: list[float] = []
+        self._trunks: list[float] = []
+        self._fixed = self.standing_height is not None and self.trunk_length is not None
+
+    def update(self, height: float | None, trunk: float | None) -> float | None:
+        if height is None or trunk is None or trunk <= 0:
+            return None
+        if not self._fixed:
+            self._heights = (self._heights + [height])[-self.window :]
+            self._trunks = (self._trunks + [trunk])[-self.window :]
+            self.standing_height = float(np.percentile(self._heights, 95))
+            self.trunk_length = float(np.median(self._trunks))
+        return (self.standing_height - height) / self.trunk_length

@@ -1,0 +1,123 @@
+"""Smoothing stage: causal filters usable live, plus gap bridging.
+
+In:  a stream of (t, Pose | None) or (t, value) samples.
+Out: smoothed landmarks / values; short gaps (<= `max_gap_s`) bridged with the last pose,
+     longer gaps left as no-pose.
+The One Euro filter (Casiez et al., 2012) adapts its cut-off to speed: steady when still,
+responsive when moving.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .pose import Pose
+
+
+def _alpha(cutoff: float, dt: float) -> float:
+    tau = 1.0 / (2.0 * math.pi * cutoff)
+    return 1.0 / (1.0 + tau / dt)
+
+
+@dataclass
+class OneEuroFilter:
+    """One Euro filter over scalars or numpy arrays (element-wise)."""
+
+    min_cutoff: float = 1.5
+    beta: float = 0.05
+    d_cutoff: float = 1.0
+
+    def __post_init__(self) -> None:
+        self._x = None
+        self._dx = None
+        self._t: float | None = None
+
+    def reset(self) -> None:
+        self._x = self._dx = self._t = None
+
+    def __call__(self, t: float, x):
+        x = np.asarray(x, dtype=np.float64)
+        if self._x is None or self._t is None or t <= self._t:
+            self._x, self._dx, self._t = x, np.zeros_like(x), t
+            return x
+        dt = t - self._t
+        dx = (x - self._x) / dt
+        a_d = _alpha(self.d_cutoff, dt)
+        dx_hat = a_d * dx + (1 - a_d) * self._dx
+        cutoff = self.min_cutoff + self.beta * np.abs(dx_hat)
+        tau = 1.0 / (2.0 * math.pi * cutoff)
+        a = 1.0 / (1.0 + tau / dt)
+        x_hat = a * x + (1 - a) * self._x
+        self._x, self._dx, self._t = x_hat, dx_hat, t
+        return x_hat
+
+
+@dataclass
+class PoseSmoother:
+    """Smooths landmark pixels with a One Euro filter and bridges short gaps.
+
+    `update(t, pose)` returns (pose or None, bridged). Landmark speed is measured in trunk
+    lengths per second so the filter behaves the same at any resolution.
+    """
+
+    min_cutoff: float = 2.0
+    beta: float = 0.3
+    max_gap_s: float = 0.25
+
+    def __post_init__(self) -> None:
+        self._filter = OneEuroFilter(self.min_cutoff, self.beta)
+        self._last: Pose | None = None
+        self._last_t: float | None = None
+
+    def update(self, t: float, pose: Pose | None) -> tuple[Pose | None, bool]:
+        if pose is None:
+            if (
+                self._last is not None
+                and self._last_t is not None
+                and t - self._last_t <= self.max_gap_s
+            ):
+                return self._last, True
+            self._last = None
+            self._filter.reset()
+            return None, False
+        trunk = np.linalg.norm(pose.landmarks[[11, 12]].mean(0) - pose.landmarks[[23, 24]].mean(0))
+        unit = max(float(trunk), 1.0)
+        smoothed = self._filter(t, pose.landmarks / unit) * unit
+        out = replace(pose, landmarks=smoothed)
+        self._last, self._last_t = out, t
+        return out, False
+
+
+def zero_phase(values: np.ndarray, times: np.ndarray, cutoff_hz: float = 3.0) -> np.ndarray:
+    """Offline zero-phase smoothing (forward-backward first-order low-pass) that skips NaNs.
+
+    In: values and timestamps (1-D). Out: smoothed copy; NaN runs stay NaN.
+    """
+    out = np.array(values, dtype=np.float64)
+    finite = np.isfinite(out)
+    if finite.sum() < 3:
+        return out
+    idx = np.flatnonzero(finite)
+    # Smooth each run of consecutive finite samples separately.
+    breaks = np.flatnonzero(np.diff(idx) > 1) + 1
+    for run in np.split(idx, breaks):
+        if len(run) < 3:
+            continue
+        x = out[run].copy()
+        t = times[run]
+        for direction in (1, -1):
+            order = range(len(x))[::direction]
+            prev = None
+            for i in order:
+                if prev is None:
+                    prev = i
+                    continue
+                dt = abs(t[i] - t[prev]) or 1e-3
+                a = _alpha(cutoff_hz, dt)
+                x[i] = a * x[i] + (1 - a) * x[prev]
+                prev = i
+        out[run] = x
+    return out

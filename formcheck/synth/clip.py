@@ -1,0 +1,167 @@
+"""Render synthetic lifter frames and clips with their true angles.
+
+In:  a `SynthSpec`.
+Out: `render_frame` -> RGB array; `render_layers` -> RGB, person mask, part ids, joint pixels;
+     `true_angles` -> dict of true angles at a time; `render_clip` -> H.264 MP4 (yuv420p)
+     plus a JSON of per-frame true angles (schema "formcheck.synth/1") and a `SynthResult`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from formcheck.errors import InputError
+from formcheck.synth.body import TORSO, build_body
+from formcheck.synth.motion import JointAngles, joint_angles, rep_variation
+from formcheck.synth.raster import Camera, background, rasterise
+from formcheck.synth.skeleton import SHOULDER_HALF_WIDTH, Skeleton, build_skeleton
+from formcheck.synth.spec import CLOTHING_COLOURS, SynthResult, SynthSpec
+
+SCHEMA = "formcheck.synth/1"
+SUPERSAMPLE = 2
+KETTLEBELL_GRIP = 0.06
+
+
+@dataclass
+class FrameLayers:
+    """One rendered frame with what is true about it."""
+
+    rgb: np.ndarray
+    person_mask: np.ndarray
+    torso_mask: np.ndarray
+    joints_px: dict[str, tuple[float, float]]
+    angles: dict[str, float]
+
+
+class _Renderer:
+    """Holds what stays fixed over a clip (camera, background, per-rep variation)."""
+
+    def __init__(self, spec: SynthSpec, supersample: int = SUPERSAMPLE) -> None:
+        self.spec = spec
+        self.ss = supersample
+        self.camera = Camera.looking_at_lifter(
+            spec.yaw_deg, spec.pitch_deg, spec.distance_m, spec.facing, spec.width, spec.height
+        )
+        self.big_camera = Camera.looking_at_lifter(
+            spec.yaw_deg,
+            spec.pitch_deg,
+            spec.distance_m,
+            spec.facing,
+            spec.width * supersample,
+            spec.height * supersample,
+        )
+        self.bg = background(self.big_camera, spec.background, spec.seed)
+        self.variation = rep_variation(spec)
+
+    def layers(self, t: float) -> FrameLayers:
+        sk, angles = _pose(self.spec, t, self.variation)
+        spheres = build_body(
+            sk, self.spec.shape, CLOTHING_COLOURS[self.spec.clothing], self.spec.load
+        )
+        rgb, mask, part = rasterise(spheres, self.big_camera, self.bg)
+        w, h = self.spec.width, self.spec.height
+        if self.ss > 1:
+            rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+            mask = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) >= 0.5
+            torso = (part == TORSO).astype(np.float32)
+            torso = cv2.resize(torso, (w, h), interpolation=cv2.INTER_AREA) >= 0.5
+        else:
+            torso = part == TORSO
+        names = list(sk.joints)
+        px = self.camera.project(np.array([sk.joints[n] for n in names]))
+        joints_px = {n: (float(x), float(y)) for n, (x, y) in zip(names, px, strict=True)}
+        return FrameLayers(rgb, mask, torso, joints_px, _angle_record(t, sk, angles))
+
+
+def _angle_record(t: float, sk: Skeleton, a: JointAngles) -> dict[str, float]:
+    return {
+        "t": round(t, 6),
+        "hip_flexion_deg": round(a.hip, 4),
+        "lumbar_flexion_deg": round(a.lumbar, 4),
+        "thoracic_flexion_deg": round(a.thoracic, 4),
+        "knee_flexion_deg": round(a.knee, 4),
+        "trunk_inclination_deg": round(sk.trunk_inclination_deg, 4),
+        "ankle_flexion_deg": round(a.ankle, 4),
+        "pelvis_tilt_deg": round(sk.pelvis_deg, 4),
+    }
+
+
+def true_angles(spec: SynthSpec, t: float) -> dict[str, float]:
+    """True angles (degrees) at time t: flexions relative to standing neutral, trunk
+    inclination as the hip->shoulder line's angle from vertical."""
+    sk, angles = _pose(spec, t, rep_variation(spec))
+    return _angle_record(t, sk, angles)
+
+
+def _pose(
+    spec: SynthSpec, t: float, variation: list[tuple[float, float]]
+) -> tuple[Skeleton, JointAngles]:
+    angles = joint_angles(spec, t, variation)
+    grip = KETTLEBELL_GRIP if spec.load == "kettlebell" else SHOULDER_HALF_WIDTH
+    sk = build_skeleton(angles, spec.shape, arms_forward=spec.kind == "squat", grip_half_width=grip)
+    return sk, angles
+
+
+def render_layers(spec: SynthSpec, t: float) -> FrameLayers:
+    """Render the frame at time t with its person mask, torso mask and joint pixels."""
+    return _Renderer(spec).layers(t)
+
+
+def render_frame(spec: SynthSpec, t: float) -> np.ndarray:
+    """Render the frame at time t (seconds) as an RGB uint8 array (height, width, 3)."""
+    return render_layers(spec, t).rgb
+
+
+def render_clip(spec: SynthSpec, out_mp4: Path, out_json: Path | None = None) -> SynthResult:
+    """Render the whole clip to an H.264 MP4 and, if asked, its true angles to JSON."""
+    out_mp4 = Path(out_mp4)
+    if out_mp4.suffix.lower() != ".mp4":
+        raise InputError(f"output video must end in .mp4; got {out_mp4.name}")
+    if out_mp4.parent and not out_mp4.parent.exists():
+        raise InputError(f"output folder does not exist: {out_mp4.parent}")
+    renderer = _Renderer(spec)
+    frames: list[dict] = []
+    rate = Fraction(spec.fps).limit_denominator(1001)
+    with av.open(str(out_mp4), mode="w", options={"movflags": "+faststart"}) as container:
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width, stream.height = spec.width, spec.height
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": "23", "preset": "medium"}
+        for i in range(spec.frame_count):
+            layers = renderer.layers(i / spec.fps)
+            frames.append(layers.angles)
+            frame = av.VideoFrame.from_ndarray(layers.rgb, format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    result = SynthResult(
+        spec=spec, mp4=out_mp4, json=Path(out_json) if out_json else None, frames=frames
+    )
+    if out_json is not None:
+        write_truth(result, Path(out_json))
+    return result
+
+
+def write_truth(result: SynthResult, path: Path) -> None:
+    """Write the clip's spec and per-frame true angles as JSON."""
+    spec = result.spec
+    neutral = true_angles(spec, 0.0)["trunk_inclination_deg"]
+    doc = {
+        "schema": SCHEMA,
+        "spec": spec.to_dict(),
+        "fps": spec.fps,
+        "width": spec.width,
+        "height": spec.height,
+        "frame_count": len(result.frames),
+        "trunk_inclination_neutral_deg": neutral,
+        "frames": result.frames,
+    }
+    path.write_text(json.dumps(doc, indent=1))

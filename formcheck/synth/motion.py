@@ -1,0 +1,101 @@
+"""Scripted joint angles of a synthetic lifter over time.
+
+In:  a `SynthSpec` (trajectory kind, reps, rep length, seed) and a time in seconds.
+Out: `JointAngles`: sagittal joint angles in degrees relative to standing neutral,
+     positive = forward flexion. Reps start and end standing, with cosine easing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from formcheck.synth.spec import SynthSpec
+
+
+@dataclass(frozen=True)
+class JointAngles:
+    """Sagittal joint angles (degrees, neutral standing = 0, positive = flexion)."""
+
+    hip: float = 0.0
+    lumbar: float = 0.0
+    thoracic: float = 0.0
+    knee: float = 0.0
+    ankle: float = 0.0
+    neck: float = 0.0
+
+
+@dataclass(frozen=True)
+class Peaks:
+    """Bottom-of-rep angles of one trajectory kind, and how fast each one is reached."""
+
+    angles: JointAngles
+    # Exponent on the rep depth (0..1) for lumbar flexion: >1 means the back rounds late.
+    lumbar_power: float = 1.0
+
+
+PEAKS: dict[str, Peaks] = {
+    "hinge_flat": Peaks(JointAngles(hip=80.0, lumbar=2.0, thoracic=4.0, knee=28.0, ankle=4.0)),
+    "hinge_round": Peaks(
+        JointAngles(hip=48.0, lumbar=38.0, thoracic=16.0, knee=28.0, ankle=4.0), lumbar_power=1.5
+    ),
+    "squat": Peaks(JointAngles(hip=100.0, lumbar=4.0, thoracic=2.0, knee=112.0, ankle=30.0)),
+}
+
+# Share of one rep spent in each phase: setup, descent, bottom, ascent, lockout.
+PHASES: tuple[float, ...] = (0.1, 0.36, 0.1, 0.36, 0.08)
+
+
+def rep_depth(u: float) -> float:
+    """Depth 0 (standing) .. 1 (bottom) at fraction u of a rep, cosine-eased."""
+    setup, descent, bottom, ascent, _ = PHASES
+    if u <= setup:
+        return 0.0
+    u -= setup
+    if u < descent:
+        return 0.5 - 0.5 * float(np.cos(np.pi * u / descent))
+    u -= descent
+    if u < bottom:
+        return 1.0
+    u -= bottom
+    if u < ascent:
+        return 0.5 + 0.5 * float(np.cos(np.pi * u / ascent))
+    return 0.0
+
+
+def rep_variation(spec: SynthSpec) -> list[tuple[float, float]]:
+    """Per-rep (depth scale, extra lumbar degrees) drawn from the seed."""
+    if not spec.vary:
+        return [(1.0, 0.0)] * spec.reps
+    rng = np.random.default_rng(spec.seed)
+    spread = 3.0 if spec.kind == "hinge_round" else 1.0
+    return [
+        (float(rng.uniform(0.93, 1.04)), float(rng.uniform(-spread, spread)))
+        for _ in range(spec.reps)
+    ]
+
+
+def joint_angles(
+    spec: SynthSpec, t: float, variation: list[tuple[float, float]] | None = None
+) -> JointAngles:
+    """True joint angles at time t (seconds) of the clip described by spec."""
+    variation = variation if variation is not None else rep_variation(spec)
+    peaks = PEAKS[spec.kind]
+    rep_t = t - spec.pad_seconds
+    rep = int(np.floor(rep_t / spec.rep_seconds))
+    if rep_t < 0 or rep >= spec.reps:
+        return JointAngles()
+    depth = rep_depth(rep_t / spec.rep_seconds - rep)
+    scale, extra_lumbar = variation[rep]
+    p = peaks.angles
+    d = depth * scale
+    lumbar = (p.lumbar + extra_lumbar) * depth**peaks.lumbar_power * scale
+    return JointAngles(
+        hip=p.hip * d,
+        lumbar=lumbar,
+        thoracic=p.thoracic * d,
+        knee=p.knee * d,
+        ankle=p.ankle * d,
+        neck=p.neck * d,
+    )

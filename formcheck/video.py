@@ -1,0 +1,377 @@
+"""Frame sources: video files, still images and cameras.
+
+In:  a path to a video or image file, or a camera index.
+Out: `VideoInfo` (size after rotation, fps, frame count, codec) and an iterator of `Frame`
+     (index, presentation time in seconds from the first frame, upright RGB uint8 image).
+Unreadable input raises `InputError` with a one-line message saying what is wrong and what to do.
+A still picture with a video extension is refused (an upload mistake); with an image extension
+it opens as a one-frame `ImageSource`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import av
+import cv2
+import numpy as np
+
+from formcheck.errors import InputError
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+MAX_SIDE_PX = 8192
+# Demuxers that hold a single still picture rather than a video.
+_STILL_FORMATS = ("_pipe", "image2")
+_HINT = "Export the clip as MP4/MOV/WebM and try again."
+
+
+@dataclass
+class VideoInfo:
+    """What a source holds. width/height are after rotation; frames is a best estimate."""
+
+    path: str
+    width: int
+    height: int
+    fps: float
+    frames: int
+    duration_s: float
+    rotation: int
+    codec: str
+
+
+@dataclass
+class Frame:
+    """One upright RGB frame. scale = image pixels per source pixel (below 1 when downscaled)."""
+
+    index: int
+    t: float
+    image: np.ndarray
+    scale: float = 1.0
+
+
+class FrameSource(Protocol):
+    """Anything that gives `info` and iterates `Frame`s."""
+
+    info: VideoInfo
+
+    def __iter__(self) -> Iterator[Frame]: ...
+
+    def close(self) -> None: ...
+
+
+def downscale(image: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]:
+    """Shrink so the longer side is at most max_side (INTER_AREA); returns (image, scale)."""
+    h, w = image.shape[:2]
+    if not max_side or max(h, w) <= max_side:
+        return image, 1.0
+    scale = max_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+def _rotate(image: np.ndarray, rotation: int) -> np.ndarray:
+    """Apply a display rotation (degrees counter-clockwise, multiple of 90)."""
+    k = (rotation // 90) % 4
+    return np.ascontiguousarray(np.rot90(image, k)) if k else image
+
+
+def _norm_rotation(degrees: float | None) -> int:
+    if degrees is None or not np.isfinite(degrees):
+        return 0
+    return int(round(degrees / 90.0)) * 90 % 360
+
+
+def _looks_like_mp4(path: Path) -> bool:
+    with path.open("rb") as fh:
+        head = fh.read(12)
+    return head[4:8] == b"ftyp"
+
+
+def _open_container(path: Path) -> av.container.InputContainer:
+    """Open with PyAV, turning every failure into an InputError."""
+    name = path.name
+    if not path.exists():
+        raise InputError(f"{name}: file not found. Check the path and try again.")
+    if path.is_dir():
+        raise InputError(f"{name}: is a folder, not a video file. Pass a video file.")
+    if path.stat().st_size == 0:
+        raise InputError(f"{name}: the file is empty (0 bytes). Upload or copy it again.")
+    try:
+        return av.open(str(path), metadata_errors="ignore")
+    except av.FFmpegError as exc:
+        if _looks_like_mp4(path):
+            raise InputError(
+                f"{name}: the MP4 is incomplete (its index is missing, the upload or copy was "
+                f"probably cut short). Copy the whole file again or re-export it."
+            ) from exc
+        raise InputError(f"{name}: not a readable video ({exc.strerror or exc}). {_HINT}") from exc
+
+
+def _fps_of(stream: av.video.stream.VideoStream) -> float:
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate and 0 < float(rate) < 1000:
+            return float(rate)
+    return 30.0
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Read a video's header and its first frame; raise InputError if it cannot be analysed."""
+    path = Path(path)
+    container = _open_container(path)
+    try:
+        return _probe_container(path, container)
+    finally:
+        container.close()
+
+
+def _probe_container(path: Path, container: av.container.InputContainer) -> VideoInfo:
+    name = path.name
+    if not container.streams.video:
+        kind = "audio only" if container.streams.audio else "no video stream found"
+        raise InputError(f"{name}: not a readable video ({kind}). {_HINT}")
+    if any(container.format.name.endswith(s) for s in _STILL_FORMATS):
+        raise InputError(
+            f"{name}: this is a still image, not a video. Film or export the lift as a video clip "
+            f"(or give the picture its own extension, e.g. .png, to analyse one frame)."
+        )
+    stream = container.streams.video[0]
+    codec = stream.codec_context.name
+    w, h = stream.codec_context.width, stream.codec_context.height
+    if not (0 < w <= MAX_SIDE_PX and 0 < h <= MAX_SIDE_PX):
+        raise InputError(
+            f"{name}: unsupported frame size {w}x{h} (must be 1..{MAX_SIDE_PX} px a side). {_HINT}"
+        )
+    first = None
+    try:
+        first = next(container.decode(stream), None)
+    except (av.FFmpegError, EOFError, ValueError) as exc:
+        log.debug("first frame of %s failed: %s", name, exc)
+    if first is None:
+        raise InputError(
+            f"{name}: no frame could be decoded ({codec}); the file is damaged or incomplete. {_HINT}"
+        )
+    rotation = _norm_rotation(first.rotation)
+    fps = _fps_of(stream)
+    duration_s = 0.0
+    if stream.duration and stream.time_base:
+        duration_s = float(stream.duration * stream.time_base)
+    elif container.duration:
+        duration_s = container.duration / av.time_base
+    # stream.frames counts packets, including pre-roll that an edit list hides; prefer duration.
+    counted = int(stream.frames or 0)
+    timed = round(duration_s * fps) if duration_s else 0
+    frames = max(1, min(counted, timed) if counted and timed else counted or timed)
+    if not duration_s:
+        duration_s = frames / fps
+    if rotation in (90, 270):
+        w, h = h, w
+    return VideoInfo(str(path), w, h, fps, frames, duration_s, rotation, codec)
+
+
+class VideoSource:
+    """A video file. Iterate for `Frame`s; `truncated` says whether decoding ended early."""
+
+    def __init__(self, path: str | Path, *, max_side: int | None = None, prefetch: int = 8):
+        self.path = Path(path)
+        self.info = probe(self.path)
+        self.max_side = max_side
+        self.prefetch = prefetch
+        self.truncated = False
+        self.frames_decoded = 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        frames = self._decode()
+        if self.prefetch > 0:
+            frames = _prefetched(frames, self.prefetch)
+        yield from frames
+
+    def close(self) -> None:
+        """Nothing stays open between iterations; present for the FrameSource protocol."""
+
+    def __enter__(self) -> VideoSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _target_size(self, w: int, h: int) -> tuple[int, int, float]:
+        if not self.max_side or max(w, h) <= self.max_side:
+            return w, h, 1.0
+        scale = self.max_side / max(w, h)
+        return max(2, round(w * scale)), max(2, round(h * scale)), scale
+
+    def _decode(self) -> Iterator[Frame]:
+        info = self.info
+        self.truncated = False
+        self.frames_decoded = 0
+        container = _open_container(self.path)
+        try:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            t0: float | None = None
+            last_t = -1.0
+            index = 0
+            packets = container.decode(stream)
+            while True:
+                try:
+                    frame = next(packets)
+                except StopIteration:
+                    break
+                except (av.FFmpegError, EOFError, ValueError) as exc:
+                    log.warning("%s: decoding stopped at frame %d: %s", self.path.name, index, exc)
+                    self.truncated = True
+                    break
+                t = frame.time
+                if t is None:
+                    t = index / info.fps
+                t0 = t if t0 is None else t0
+                t = t - t0
+                if t <= last_t:  # missing or repeated timestamps: keep time moving forward
+                    t = last_t + 1.0 / info.fps
+                last_t = t
+                tw, th, scale = self._target_size(frame.width, frame.height)
+                image = frame.to_ndarray(format="rgb24", width=tw, height=th, interpolation="AREA")
+                rotation = _norm_rotation(frame.rotation) if frame.rotation else info.rotation
+                yield Frame(index, t, _rotate(image, rotation), scale)
+                index += 1
+                self.frames_decoded = index
+        finally:
+            container.close()
+        if index < 0.95 * info.frames - 2:
+            self.truncated = True
+        if self.truncated:
+            log.warning(
+                "%s: only %d of about %d frames decoded (file truncated?)",
+                self.path.name,
+                index,
+                info.frames,
+            )
+
+
+def _prefetched(frames: Iterator[Frame], size: int) -> Iterator[Frame]:
+    """Run `frames` in a background thread through a bounded queue of `size` items."""
+    q: queue.Queue = queue.Queue(maxsize=size)
+    stop = threading.Event()
+    done = object()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def worker() -> None:
+        try:
+            for item in frames:
+                if not put(item):
+                    break
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+        finally:
+            if stop.is_set():
+                frames.close()  # type: ignore[attr-defined]
+            put(done)
+
+    thread = threading.Thread(target=worker, name="formcheck-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def iter_frames(
+    path: str | Path, *, max_side: int | None = None, prefetch: int = 8
+) -> Iterator[Frame]:
+    """Decode a video file into upright RGB `Frame`s (see `VideoSource`)."""
+    yield from VideoSource(path, max_side=max_side, prefetch=prefetch)
+
+
+class ImageSource:
+    """A still image file as a one-frame source."""
+
+    def __init__(self, path: str | Path, *, max_side: int | None = None):
+        self.path = Path(path)
+        name = self.path.name
+        if not self.path.is_file():
+            raise InputError(f"{name}: file not found. Check the path and try again.")
+        bgr = cv2.imread(str(self.path), cv2.IMREAD_COLOR)  # applies EXIF orientation
+        if bgr is None:
+            raise InputError(f"{name}: not a readable image. Save it as JPEG or PNG and try again.")
+        self._image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        self.max_side = max_side
+        h, w = self._image.shape[:2]
+        self.info = VideoInfo(str(self.path), w, h, 1.0, 1, 0.0, 0, "image")
+        self.truncated = False
+
+    def __iter__(self) -> Iterator[Frame]:
+        image, scale = downscale(self._image, self.max_side)
+        yield Frame(0, 0.0, image, scale)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class CameraSource:
+    """A live camera through OpenCV; timestamps come from the monotonic clock."""
+
+    def __init__(self, index: int = 0, *, max_side: int | None = None):
+        self.index = index
+        self.max_side = max_side
+        self.truncated = False
+        self._cap = cv2.VideoCapture(index)
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise InputError(
+                f"camera {index}: could not be opened. Check that it is connected and not in use "
+                f"by another program, or choose another camera index."
+            )
+        w = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        h = int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS)) or 30.0
+        self.info = VideoInfo(f"camera:{index}", w, h, fps, 0, 0.0, 0, "camera")
+
+    def __iter__(self) -> Iterator[Frame]:
+        t0 = time.monotonic()
+        index = 0
+        while self._cap.isOpened():
+            ok, bgr = self._cap.read()
+            if not ok or bgr is None:
+                break
+            t = time.monotonic() - t0
+            image, scale = downscale(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), self.max_side)
+            yield Frame(index, t, image, scale)
+            index += 1
+
+    def close(self) -> None:
+        """Release the camera."""
+        self._cap.release()
+
+
+def open_source(spec: str | int | Path, *, max_side: int | None = None) -> FrameSource:
+    """Choose a source: an int (or digit string) is a camera, image extensions an image, else video."""
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
+        return CameraSource(int(spec), max_side=max_side)
+    path = Path(spec)
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        return ImageSource(path, max_side=max_side)
+    return VideoSource(path, max_side=max_side)

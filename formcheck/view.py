@@ -1,0 +1,99 @@
+"""View stage: which way the camera sees the lifter.
+
+In:  poses (one or many frames).
+Out: per frame, the camera's yaw away from a true side view (degrees) and a facing vote;
+     per clip, `ViewEstimate(kind side|oblique|front, facing left|right, confidence, yaw_deg)`.
+The back outline is only trustworthy in a side view (yaw up to ~30 degrees).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .pose import LM, Pose
+
+SIDE_MAX_YAW = 30.0
+OBLIQUE_MAX_YAW = 60.0
+# Shoulder breadth over hip-to-shoulder length when seen from the front (adult average).
+FRONTAL_BREADTH_RATIO = 0.75
+
+
+@dataclass
+class FrameView:
+    yaw_deg: float  # 0 = true side view, 90 = front or back view
+    facing: int  # +1 lifter faces image right, -1 left, 0 unknown
+
+
+@dataclass
+class ViewEstimate:
+    kind: str
+    facing: str
+    confidence: float
+    yaw_deg: float
+
+    @property
+    def facing_sign(self) -> int:
+        return 1 if self.facing == "right" else -1
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "facing": self.facing,
+            "confidence": round(self.confidence, 3),
+            "yaw_deg": round(self.yaw_deg, 1),
+        }
+
+
+def frame_view(pose: Pose) -> FrameView:
+    """Yaw from the image breadth of shoulders and hips against trunk length; facing from the
+    feet (toe ahead of heel) and the face (nose ahead of the ears)."""
+    lm = pose.landmarks
+    trunk = np.linalg.norm(lm[[11, 12]].mean(0) - lm[[23, 24]].mean(0))
+    trunk = max(float(trunk), 1.0)
+    breadth = 0.5 * (
+        np.linalg.norm(lm[LM.LEFT_SHOULDER] - lm[LM.RIGHT_SHOULDER])
+        + np.linalg.norm(lm[LM.LEFT_HIP] - lm[LM.RIGHT_HIP]) / 0.8
+    )
+    ratio = min(1.0, breadth / (FRONTAL_BREADTH_RATIO * trunk))
+    yaw_2d = math.degrees(math.asin(ratio))
+    yaw = yaw_2d
+    if pose.world is not None:
+        w = pose.world
+        vec = (w[LM.LEFT_SHOULDER] - w[LM.RIGHT_SHOULDER]) + (w[LM.LEFT_HIP] - w[LM.RIGHT_HIP])
+        yaw_3d = math.degrees(math.atan2(abs(vec[0]), abs(vec[2]) + 1e-6))
+        yaw = 0.5 * (yaw_2d + yaw_3d)
+    toes = (lm[LM.LEFT_FOOT_INDEX, 0] - lm[LM.LEFT_HEEL, 0]) + (
+        lm[LM.RIGHT_FOOT_INDEX, 0] - lm[LM.RIGHT_HEEL, 0]
+    )
+    face = lm[LM.NOSE, 0] - 0.5 * (lm[LM.LEFT_EAR, 0] + lm[LM.RIGHT_EAR, 0])
+    vote = np.sign(toes / trunk) * 1.0 + np.sign(face / trunk) * 0.7
+    return FrameView(yaw_deg=yaw, facing=int(np.sign(vote)))
+
+
+def classify(yaw_deg: float) -> str:
+    if yaw_deg <= SIDE_MAX_YAW:
+        return "side"
+    if yaw_deg <= OBLIQUE_MAX_YAW:
+        return "oblique"
+    return "front"
+
+
+def estimate_view(views: list[FrameView]) -> ViewEstimate:
+    """Clip-level view from per-frame estimates (median yaw, majority facing)."""
+    if not views:
+        return ViewEstimate("side", "right", 0.0, float("nan"))
+    yaws = np.array([v.yaw_deg for v in views])
+    votes = np.array([v.facing for v in views])
+    yaw = float(np.median(yaws))
+    facing = "right" if votes.sum() >= 0 else "left"
+    agreement = abs(votes.sum()) / max(len(votes), 1)
+    kind = classify(yaw)
+    spread = float(np.percentile(yaws, 75) - np.percentile(yaws, 25))
+    margin = min(abs(yaw - SIDE_MAX_YAW), abs(yaw - OBLIQUE_MAX_YAW)) / 15.0
+    confidence = float(
+        np.clip(min(1.0, margin) * agreement * (1.0 - min(spread, 30.0) / 60.0), 0, 1)
+    )
+    return ViewEstimate(kind, facing, confidence, yaw)

@@ -1,0 +1,43 @@
+"""Server settings: where data lives, how many analyses run at once, how big an upload may be.
+
+In:  command-line values or test parameters; the environment (`FORMCHECK_DATA_DIR`, `XDG_DATA_HOME`).
+Out: a frozen `Settings` value that `server.app.create_app` takes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+MB = 1024 * 1024
+
+
+def default_data_dir() -> Path:
+    """Per-user data folder: $FORMCHECK_DATA_DIR, else $XDG_DATA_HOME/formcheck, else ~/.local/share."""
+    explicit = os.environ.get("FORMCHECK_DATA_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "formcheck"
+
+
+def default_workers() -> int:
+    """One analysis process per CPU core."""
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one running server needs to know."""
+
+    data_dir: Path
+    workers: int = 1
+    max_upload_bytes: int = 500 * MB
+    allow_remote: bool = False
+
+    @classmethod
+    def default(cls) -> Settings:
+        """Settings for `formcheck serve` without options."""
+        return cls(data_dir=default_data_dir(), workers=default_workers())

@@ -1,0 +1,106 @@
+// Shared helpers for the formcheck pages: API calls, formatting, lumbar colour scale.
+
+export const LUMBAR_AMBER_DEG = 10;
+export const LUMBAR_RED_DEG = 15;
+export const COLORS = { good: "#2fbf71", warn: "#f2a93b", bad: "#ff5a5f", hip: "#5aa9ff" };
+
+/** Colour class of a lumbar flexion value: green < 10°, amber 10–15°, red > 15°. */
+export function lumbarLevel(deg) {
+  if (deg == null || Number.isNaN(deg)) return null;
+  if (deg > LUMBAR_RED_DEG) return "bad";
+  if (deg >= LUMBAR_AMBER_DEG) return "warn";
+  return "good";
+}
+
+export function lumbarColor(deg) {
+  const level = lumbarLevel(deg);
+  return level ? COLORS[level] : "#9aa4b2";
+}
+
+export async function getJSON(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  if (!response.ok) throw new Error(await errorText(response));
+  return response.json();
+}
+
+export async function errorText(response) {
+  try {
+    const body = await response.json();
+    if (typeof body.detail === "string") return body.detail;
+  } catch (_) { /* not JSON */ }
+  return `${response.status} ${response.statusText}`;
+}
+
+export function fmtDeg(value, digits = 0) {
+  return value == null || Number.isNaN(value) ? "–" : `${value.toFixed(digits)}°`;
+}
+
+export function fmtSeconds(value, digits = 2) {
+  return value == null ? "–" : `${value.toFixed(digits)} s`;
+}
+
+export function fmtBytes(bytes) {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(bytes >= 100 * 1024 ** 2 ? 0 : 1)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+}
+
+export function fmtDate(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export const EXERCISE_NAMES = {
+  auto: "Exercise detected automatically", deadlift: "Deadlift", rdl: "Romanian deadlift",
+  "good-morning": "Good morning", pickup: "Pick-up", squat: "Squat",
+};
+
+/** Text and colour class summarising an analysis' reps, or null if it has none yet. */
+export function repVerdict(repCount, roundedReps) {
+  if (repCount == null) return null;
+  if (repCount === 0) return { text: "No reps found", level: "" };
+  const reps = `${repCount} rep${repCount === 1 ? "" : "s"}`;
+  if (!roundedReps) return { text: `${reps} · back neutral`, level: "good" };
+  return { text: `${reps} · ${roundedReps} rounded`, level: "bad" };
+}
+
+/** Create an element with attributes and children. */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value == null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child == null) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** Follow an analysis' status by server-sent events; returns a function that stops listening. */
+export function followAnalysis(id, onStatus) {
+  const source = new EventSource(`/api/analyses/${id}/events`);
+  let finished = false;
+  source.addEventListener("status", (event) => {
+    const status = JSON.parse(event.data);
+    onStatus(status);
+    if (status.status === "done" || status.status === "failed") {
+      finished = true;
+      source.close();
+    }
+  });
+  source.addEventListener("gone", () => {
+    finished = true;
+    source.close();
+    onStatus({ id, status: "gone" });
+  });
+  source.onerror = () => {
+    if (finished) source.close();
+  };
+  return () => source.close();
+}

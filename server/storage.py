@@ -1,0 +1,286 @@
+"""Storage of analyses: one SQLite database plus one folder of files per analysis.
+
+In:  a data folder path; analysis ids (uuid4 hex) and state changes from the API and the workers.
+Out: `AnalysisRow` records and the file paths of an analysis (input, report, CSV, videos).
+
+Layout of the data folder:
+    formcheck.sqlite3          the analyses table (WAL mode, safe for several processes)
+    uploads/<uuid>.part        uploads being received (removed at startup if left behind)
+    analyses/<id>/input<.ext>  the uploaded video, under a generated name
+    analyses/<id>/report.json, frames.csv, annotated.mp4, playable.mp4 (when transcoded)
+Every connection is short-lived, so the API threads and the worker processes can share the file.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+STATUSES = ("queued", "running", "done", "failed")
+_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS analyses (
+    id           TEXT PRIMARY KEY,
+    status       TEXT NOT NULL,
+    progress     REAL NOT NULL DEFAULT 0,
+    error        TEXT,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    filename     TEXT NOT NULL,
+    input_name   TEXT NOT NULL,
+    exercise     TEXT NOT NULL,
+    height_cm    REAL,
+    transcode    INTEGER NOT NULL DEFAULT 0,
+    rep_count    INTEGER,
+    rounded_reps INTEGER,
+    rounding     INTEGER,
+    duration_s   REAL,
+    attempts     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS analyses_created ON analyses (created_at);
+"""
+
+
+def now_iso() -> str:
+    """Current UTC time as ISO 8601 with a Z suffix."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    """A fresh analysis id (uuid4, 32 hex characters)."""
+    return uuid.uuid4().hex
+
+
+def is_valid_id(analysis_id: str) -> bool:
+    """True if the string has the shape of an analysis id (guards paths built from it)."""
+    return bool(_ID_RE.match(analysis_id))
+
+
+@dataclass(frozen=True)
+class AnalysisRow:
+    """One analysis as stored."""
+
+    id: str
+    status: str
+    progress: float
+    error: str | None
+    created_at: str
+    updated_at: str
+    filename: str
+    input_name: str
+    exercise: str
+    height_cm: float | None
+    transcode: bool
+    rep_count: int | None
+    rounded_reps: int | None
+    rounding: bool | None
+    duration_s: float | None
+    attempts: int
+
+    @classmethod
+    def from_sql(cls, row: sqlite3.Row) -> AnalysisRow:
+        """Build from a database row."""
+        data = dict(row)
+        data["transcode"] = bool(data["transcode"])
+        if data["rounding"] is not None:
+            data["rounding"] = bool(data["rounding"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class AnalysisFiles:
+    """Paths of one analysis' files."""
+
+    folder: Path
+    input_name: str
+
+    @property
+    def input(self) -> Path:
+        return self.folder / self.input_name
+
+    @property
+    def report(self) -> Path:
+        return self.folder / "report.json"
+
+    @property
+    def csv(self) -> Path:
+        return self.folder / "frames.csv"
+
+    @property
+    def annotated(self) -> Path:
+        return self.folder / "annotated.mp4"
+
+    @property
+    def playable(self) -> Path:
+        return self.folder / "playable.mp4"
+
+
+class Store:
+    """The analyses table and the files beside it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.db_path = self.data_dir / "formcheck.sqlite3"
+        self.analyses_dir = self.data_dir / "analyses"
+        self.uploads_dir = self.data_dir / "uploads"
+
+    def initialise(self) -> None:
+        """Create folders and schema; drop leftovers of interrupted uploads and deletions."""
+        self.analyses_dir.mkdir(parents=True, exist_ok=True)
+        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            known = {row["id"] for row in db.execute("SELECT id FROM analyses")}
+        for part in self.uploads_dir.glob("*.part"):
+            part.unlink(missing_ok=True)
+        for folder in self.analyses_dir.iterdir():
+            if folder.is_dir() and is_valid_id(folder.name) and folder.name not in known:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("PRAGMA busy_timeout=30000")
+            yield db
+        finally:
+            db.close()
+
+    def files(self, row: AnalysisRow) -> AnalysisFiles:
+        """File paths of an analysis."""
+        return AnalysisFiles(self.analyses_dir / row.id, row.input_name)
+
+    def folder(self, analysis_id: str) -> Path:
+        """Folder of an analysis (may not exist yet)."""
+        return self.analyses_dir / analysis_id
+
+    def new_upload_path(self) -> Path:
+        """A fresh path for an upload being received."""
+        return self.uploads_dir / f"{new_id()}.part"
+
+    def create(
+        self,
+        analysis_id: str,
+        filename: str,
+        input_name: str,
+        exercise: str,
+        height_cm: float | None,
+        transcode: bool,
+    ) -> AnalysisRow:
+        """Insert a queued analysis."""
+        stamp = now_iso()
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO analyses (id, status, progress, created_at, updated_at, filename,"
+                " input_name, exercise, height_cm, transcode) VALUES (?, 'queued', 0, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    analysis_id,
+                    stamp,
+                    stamp,
+                    filename,
+                    input_name,
+                    exercise,
+                    height_cm,
+                    int(transcode),
+                ),
+            )
+        row = self.get(analysis_id)
+        assert row is not None
+        return row
+
+    def get(self, analysis_id: str) -> AnalysisRow | None:
+        """One analysis, or None."""
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM analyses WHERE id = ?", (analysis_id,)).fetchone()
+        return AnalysisRow.from_sql(row) if row else None
+
+    def list(self, limit: int = 500) -> list[AnalysisRow]:
+        """Analyses, newest first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT * FROM analyses ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [AnalysisRow.from_sql(r) for r in rows]
+
+    def unfinished(self) -> list[AnalysisRow]:
+        """Queued or interrupted analyses, oldest first, all reset to queued."""
+        with self._connect() as db:
+            db.execute(
+                "UPDATE analyses SET status = 'queued', progress = 0, updated_at = ?"
+                " WHERE status IN ('queued', 'running')",
+                (now_iso(),),
+            )
+            rows = db.execute(
+                "SELECT * FROM analyses WHERE status = 'queued' ORDER BY created_at, rowid"
+            ).fetchall()
+        return [AnalysisRow.from_sql(r) for r in rows]
+
+    def mark_running(self, analysis_id: str) -> bool:
+        """Queued -> running; False if the analysis is gone."""
+        with self._connect() as db:
+            cur = db.execute(
+                "UPDATE analyses SET status = 'running', progress = 0, error = NULL,"
+                " attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                (now_iso(), analysis_id),
+            )
+        return cur.rowcount == 1
+
+    def set_progress(self, analysis_id: str, progress: float) -> bool:
+        """Store progress of a running analysis; False if the analysis is gone."""
+        with self._connect() as db:
+            cur = db.execute(
+                "UPDATE analyses SET progress = ?, updated_at = ? WHERE id = ?",
+                (min(max(progress, 0.0), 1.0), now_iso(), analysis_id),
+            )
+        return cur.rowcount == 1
+
+    def mark_done(
+        self,
+        analysis_id: str,
+        rep_count: int | None,
+        rounded_reps: int | None,
+        rounding: bool | None,
+        duration_s: float | None,
+    ) -> bool:
+        """Running -> done with the summary columns the history shows."""
+        with self._connect() as db:
+            cur = db.execute(
+                "UPDATE analyses SET status = 'done', progress = 1, error = NULL, rep_count = ?,"
+                " rounded_reps = ?, rounding = ?, duration_s = ?, updated_at = ? WHERE id = ?",
+                (
+                    rep_count,
+                    rounded_reps,
+                    None if rounding is None else int(rounding),
+                    duration_s,
+                    now_iso(),
+                    analysis_id,
+                ),
+            )
+        return cur.rowcount == 1
+
+    def mark_failed(self, analysis_id: str, error: str) -> bool:
+        """Any state -> failed with a readable reason."""
+        with self._connect() as db:
+            cur = db.execute(
+                "UPDATE analyses SET status = 'failed', error = ?, updated_at = ? WHERE id = ?",
+                (error, now_iso(), analysis_id),
+            )
+        return cur.rowcount == 1
+
+    def delete(self, analysis_id: str) -> bool:
+        """Remove the row and the files; False if there was no such analysis."""
+        with self._connect() as db:
+            cur = db.execute("DELETE FROM analyses WHERE id = ?", (analysis_id,))
+        shutil.rmtree(self.folder(analysis_id), ignore_errors=True)
+        return cur.rowcount == 1

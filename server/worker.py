@@ -1,0 +1,131 @@
+"""One analysis, run inside its own worker process.
+
+In:  a `JobSpec` (which analysis, where the database and files are, the options).
+Out: report JSON, per-frame CSV, annotated MP4 (and a browser-playable copy of the input when needed)
+     in the analysis folder; the row's status, progress and summary in SQLite.
+Outputs are written under temporary names and renamed at the end, so a job that is stopped halfway
+(server restart, deletion) never leaves a half-written result behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from formcheck.errors import FormcheckError
+from server.storage import Store
+
+PROGRESS_INTERVAL_S = 0.5
+INTERNAL_ERROR = (
+    "The analysis stopped because of an internal error (details are in the server log)."
+)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything a worker process needs (picklable)."""
+
+    analysis_id: str
+    data_dir: str
+    input_path: str
+    exercise: str
+    height_cm: float | None
+    transcode: bool
+    parent_pid: int
+
+
+class _Stopped(Exception):
+    """The analysis was deleted or the server went away: stop quietly."""
+
+
+class _Progress:
+    """Throttled progress writer that also notices deletion and an orphaned worker."""
+
+    def __init__(self, store: Store, spec: JobSpec, scale: float) -> None:
+        self.store = store
+        self.spec = spec
+        self.scale = scale
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last < PROGRESS_INTERVAL_S and done < total:
+            return
+        self.last = now
+        if os.getppid() != self.spec.parent_pid:
+            raise _Stopped("server went away")
+        fraction = done / total if total else 0.0
+        if not self.store.set_progress(self.spec.analysis_id, fraction * self.scale):
+            raise _Stopped("analysis deleted")
+
+
+def _summary_numbers(report: dict) -> tuple[int | None, int | None, bool | None, float | None]:
+    """rep_count, rounded_reps, rounding and duration from a report, tolerating missing keys."""
+    summary = report.get("summary") or {}
+    reps = report.get("reps") or []
+    rep_count = summary.get("rep_count", len(reps))
+    rounded = summary.get("rounded_reps")
+    if rounded is None:
+        rounded = sum(1 for rep in reps if rep.get("rounding"))
+    rounding = summary.get("rounding")
+    if rounding is None:
+        rounding = bool(rounded)
+    duration = (report.get("video") or {}).get("duration_s")
+    return rep_count, rounded, bool(rounding), duration
+
+
+def run_job(spec: JobSpec) -> None:
+    """Analyse one video and record the outcome; never raises."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server, which stops us
+    store = Store(Path(spec.data_dir))
+    if not store.mark_running(spec.analysis_id):
+        return
+    folder = store.folder(spec.analysis_id)
+    token = uuid.uuid4().hex[:8]
+    temp = {
+        name: folder / f".{token}.{name}"
+        for name in ("report.json", "frames.csv", "annotated.mp4", "playable.mp4")
+    }
+    try:
+        from formcheck.pipeline import AnalysisOptions, analyze_video
+
+        progress = _Progress(store, spec, 0.9 if spec.transcode else 0.99)
+        try:
+            options = AnalysisOptions(exercise=spec.exercise, height_cm=spec.height_cm)
+            report = analyze_video(
+                spec.input_path,
+                options,
+                progress=progress,
+                json_path=temp["report.json"],
+                csv_path=temp["frames.csv"],
+                video_path=temp["annotated.mp4"],
+            )
+            if spec.transcode:
+                from formcheck.sink import transcode_to_h264
+
+                transcode_to_h264(spec.input_path, temp["playable.mp4"])
+        except FormcheckError as exc:
+            store.mark_failed(spec.analysis_id, str(exc) or exc.__class__.__name__)
+            return
+        if not temp["report.json"].exists():
+            import json
+
+            temp["report.json"].write_text(json.dumps(report), encoding="utf-8")
+        for name, path in temp.items():
+            if path.exists():
+                os.replace(path, folder / name)
+        store.mark_done(spec.analysis_id, *_summary_numbers(report))
+    except _Stopped:
+        pass
+    except Exception:
+        traceback.print_exc(file=sys.stderr)
+        store.mark_failed(spec.analysis_id, INTERNAL_ERROR)
+    finally:
+        for path in temp.values():
+            path.unlink(missing_ok=True)
