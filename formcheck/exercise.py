@@ -12,7 +12,7 @@ import numpy as np
 from .angles import FrameAngles
 
 EXERCISES = ("deadlift", "rdl", "good-morning", "pickup", "squat")
-SQUAT_MAX_SSI = 40.0
+SQUAT_MAX_SSI = 25.0
 
 
 def stoop_squat_index(bottom: FrameAngles) -> float | None:

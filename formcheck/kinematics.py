@@ -84,10 +84,13 @@ def measure_frame(t: float, pose: Pose | None, back: BackShape | None, facing: i
     hip, shoulder = trunk_axis(pose)
     knee = _mid(pose, LM.LEFT_KNEE, LM.RIGHT_KNEE)
     ankle = _mid(pose, LM.LEFT_ANKLE, LM.RIGHT_ANKLE)
+    trunk = inclination(shoulder - hip, facing)
+    if not -60.0 <= trunk <= 120.0:
+        return RawFrame(t=t, pose=None)  # shoulders below the hips: a landmark glitch
     frame = RawFrame(
         t=t,
         pose=pose,
-        trunk_incl=inclination(shoulder - hip, facing),
+        trunk_incl=trunk,
         thigh_incl=inclination(hip - knee, facing),
         knee_flexion=180.0 - joint_angle(hip, knee, ankle),
     )

@@ -25,7 +25,15 @@ from .exercise import EXERCISES, detect_exercise
 from .kinematics import RawFrame, measure_frame, to_frame_angles
 from .neutral import Neutral, estimate_neutral, is_upright
 from .pose import Pose
-from .reps import DepthTracker, Rep, RepRules, frame_phases, segment_reps
+from .reps import (
+    DepthTracker,
+    Rep,
+    RepRules,
+    bend_signal,
+    frame_phases,
+    median_filter,
+    segment_reps,
+)
 from .smoothing import PoseSmoother, zero_phase
 from .spine import BackShape, SpineParams, measure_back
 from .video import VideoInfo, VideoSource, probe
@@ -34,6 +42,8 @@ from .view import FrameView, ViewEstimate, estimate_view, frame_view
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 MIN_POSE_FRACTION = 0.2
+# A clip whose trunk leans this far in its deepest tenth of frames is counted as a hinge.
+HINGE_MIN_LEAN_DEG = 45.0
 
 
 @dataclass
@@ -115,32 +125,44 @@ def _smooth_spine(raws: list[RawFrame]) -> None:
 
 
 def depth_signal(raws: list[RawFrame]) -> tuple[np.ndarray, float | None]:
-    """Shoulder drop below standing height in trunk lengths, and the standing height in pixels
-    (heel to nose, for body-height units)."""
-    heights, trunks, statures = [], [], []
+    """The rep signal (see `formcheck.reps.bend_signal`) for every frame, and the standing
+    height in pixels (heel to nose, for body-height units)."""
+    floor, shoulders, trunks, incl, statures = [], [], [], [], []
     for r in raws:
         if r.pose is None:
-            heights.append(np.nan)
+            floor.append(np.nan)
+            shoulders.append(np.nan)
             trunks.append(np.nan)
+            incl.append(np.nan)
             continue
         lm = r.pose.landmarks
-        ankle_y = lm[[27, 28], 1].mean()
-        heights.append(ankle_y - lm[[11, 12], 1].mean())
+        floor.append(lm[[27, 28, 29, 30, 31, 32], 1].max())
+        shoulders.append(lm[[11, 12], 1].mean())
         trunks.append(np.linalg.norm(lm[[11, 12]].mean(0) - lm[[23, 24]].mean(0)))
+        incl.append(r.trunk_incl)
         if is_upright(r):
             statures.append(lm[[29, 30], 1].mean() - lm[0, 1])
-    h, tr = np.array(heights), np.array(trunks)
-    if not np.isfinite(h).any():
+    sh = np.array(shoulders)
+    if not np.isfinite(sh).any():
         return np.full(len(raws), np.nan), None
+    floor_y = float(np.nanmedian(floor))
+    height = floor_y - sh
     tracker = DepthTracker(
-        standing_height=float(np.nanpercentile(h, 95)), trunk_length=float(np.nanmedian(tr))
+        standing_height=float(np.nanpercentile(height, 95)),
+        trunk_length=float(np.nanmedian(trunks)),
     )
-    depth = np.array(
-        [tracker.update(a, b) if np.isfinite(a) else np.nan for a, b in zip(h, tr, strict=True)]
+    lean = np.array([np.nan if v is None else v for v in incl], dtype=float)
+    mode = "hinge" if np.nanpercentile(lean, 90) >= HINGE_MIN_LEAN_DEG else "squat"
+    signal = np.array(
+        [
+            np.nan if (v := bend_signal(tracker.update(h, 1.0), i, mode)) is None else v
+            for h, i in zip(height, incl, strict=True)
+        ]
     )
+    signal = median_filter(signal, 5)
     # Nose sits at about 93% of stature, heels at about 1%.
     stature = float(np.median(statures)) / 0.92 if len(statures) >= 3 else None
-    return depth, stature
+    return signal, stature
 
 
 def analyze_observations(

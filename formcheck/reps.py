@@ -22,9 +22,9 @@ import numpy as np
 
 @dataclass
 class RepRules:
-    enter_bottom: float = 0.45  # depth that starts a rep excursion
-    lockout: float = 0.2  # depth below which the lifter is at lockout / standing
-    min_peak: float = 0.55
+    enter_bottom: float = 0.5  # signal that starts a rep excursion
+    lockout: float = 0.3  # signal below which the lifter is at lockout / standing
+    min_peak: float = 0.6
     min_duration_s: float = 0.35
     max_duration_s: float = 20.0
     max_gap_s: float = 0.5
@@ -130,11 +130,38 @@ def frame_phases(times: np.ndarray, depth: np.ndarray, reps: list[Rep]) -> list[
     return phases
 
 
+HINGE_LEAN_DEG = 70.0
+
+
+def bend_signal(depth: float | None, trunk_incl: float | None, mode: str) -> float | None:
+    """How deep in the rep the lifter is, ~0 standing and ~1 at the bottom. Hinges (`mode`
+    "hinge") by the trunk's lean, 1.0 at 70 degrees, which stays readable when plates hide the
+    legs; squats ("squat") by the shoulders' drop in trunk lengths."""
+    if mode == "hinge":
+        if trunk_incl is None or not math.isfinite(trunk_incl):
+            return None
+        return trunk_incl / HINGE_LEAN_DEG
+    if depth is None or not math.isfinite(depth):
+        return None
+    return min(depth, 1.6)
+
+
+def median_filter(values: np.ndarray, width: int) -> np.ndarray:
+    """Centred running median that ignores NaNs (removes one- or two-frame landmark glitches)."""
+    half = width // 2
+    out = np.full(len(values), np.nan)
+    for i in range(len(values)):
+        win = values[max(0, i - half) : i + half + 1]
+        if np.isfinite(values[i]) and np.isfinite(win).any():
+            out[i] = np.nanmedian(win)
+    return out
+
+
 @dataclass
 class DepthTracker:
-    """Turns poses into the depth signal: shoulder height above the ankles compared with the
-    standing height, in trunk lengths. Offline, pass the clip's references; live, they are
-    learned as the session goes (highest recent shoulder height, median trunk length)."""
+    """Shoulder drop below standing height, in trunk lengths. Heights are measured from the floor
+    (lowest foot point). Offline, pass the clip's references; live, they are learned as the
+    session goes (highest recent shoulder height, median trunk length)."""
 
     standing_height: float | None = None
     trunk_length: float | None = None
@@ -146,6 +173,7 @@ class DepthTracker:
         self._fixed = self.standing_height is not None and self.trunk_length is not None
 
     def update(self, height: float | None, trunk: float | None) -> float | None:
+        """Offline (fixed references) `trunk` is ignored: pass any positive number."""
         if height is None or trunk is None or trunk <= 0:
             return None
         if not self._fixed:

@@ -70,6 +70,10 @@ class BackShape:
     thoracolumbar_incl: float | None
     upper_thoracic_incl: float | None
     confidence: float
+    # Outline depth profile: positions along the trunk (hip=0, shoulder=1) and the outline's
+    # distance from the hip-shoulder line, both in trunk lengths (NaN where not traced).
+    profile_s: np.ndarray | None = None
+    profile_d: np.ndarray | None = None
 
     @property
     def lumbar_bend(self) -> float | None:
@@ -184,4 +188,4 @@ def measure_back(pose: Pose, facing: int, params: SpineParams) -> BackShape | No
     confidence = frac_valid * float(np.clip(1.0 - jag * 20.0, 0.0, 1.0))
     if frac_valid < params.min_valid_fraction:
         pelvis = tl = ut = None
-    return BackShape(outline, pelvis, tl, ut, confidence)
+    return BackShape(outline, pelvis, tl, ut, confidence, s, d_norm)

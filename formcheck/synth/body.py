@@ -29,7 +29,7 @@ TORSO, PELVIS, LEG, ARM, HEAD, PROP = range(6)
 # front-to-back half depth, spine-to-back-skin depth and half width.
 PROFILE_U = np.array([0.0, 0.2, 0.4, 0.55, 0.7, 0.85, 1.0])
 PROFILE_HALF_DEPTH = np.array([0.105, 0.097, 0.098, 0.108, 0.114, 0.108, 0.085])
-PROFILE_BACK = np.array([0.065, 0.065, 0.062, 0.055, 0.05, 0.048, 0.045])
+PROFILE_BACK = np.array([0.062, 0.062, 0.062, 0.056, 0.05, 0.048, 0.045])
 PROFILE_HALF_WIDTH = np.array([0.16, 0.145, 0.145, 0.15, 0.155, 0.16, 0.15])
 
 

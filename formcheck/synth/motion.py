@@ -38,7 +38,7 @@ class Peaks:
 PEAKS: dict[str, Peaks] = {
     "hinge_flat": Peaks(JointAngles(hip=80.0, lumbar=2.0, thoracic=4.0, knee=28.0, ankle=4.0)),
     "hinge_round": Peaks(
-        JointAngles(hip=48.0, lumbar=38.0, thoracic=16.0, knee=28.0, ankle=4.0), lumbar_power=1.5
+        JointAngles(hip=52.0, lumbar=40.0, thoracic=16.0, knee=28.0, ankle=4.0), lumbar_power=1.5
     ),
     "squat": Peaks(JointAngles(hip=100.0, lumbar=4.0, thoracic=2.0, knee=112.0, ankle=30.0)),
 }
@@ -69,7 +69,7 @@ def rep_variation(spec: SynthSpec) -> list[tuple[float, float]]:
     if not spec.vary:
         return [(1.0, 0.0)] * spec.reps
     rng = np.random.default_rng(spec.seed)
-    spread = 3.0 if spec.kind == "hinge_round" else 1.0
+    spread = 2.5 if spec.kind == "hinge_round" else 1.0
     return [
         (float(rng.uniform(0.93, 1.04)), float(rng.uniform(-spread, spread)))
         for _ in range(spec.reps)

@@ -20,9 +20,9 @@ REFERENCE_HEIGHT_M = 1.75
 
 # Standing-neutral orientation (degrees from vertical) of L5..L1 (lordosis) and of six
 # thoracic segments T12..T1 (kyphosis); flexion is spread over the joints below each one.
-LUMBAR_NEUTRAL_DEG = (16.0, 9.0, 3.0, -3.0, -9.0)
+LUMBAR_NEUTRAL_DEG = (13.0, 7.0, 2.0, -3.0, -7.0)
 LUMBAR_FLEX_SHARE = (0.24, 0.22, 0.2, 0.18, 0.16)
-THORACIC_NEUTRAL_DEG = (-7.0, -1.0, 5.0, 11.0, 17.0, 23.0)
+THORACIC_NEUTRAL_DEG = (-5.0, 0.0, 5.0, 10.0, 16.0, 22.0)
 THORACIC_FLEX_SHARE = (1 / 6,) * 6
 NECK_NEUTRAL_DEG = 14.0
 
