@@ -19,7 +19,7 @@ import numpy as np
 from . import report as report_mod
 from .angles import FrameAngles
 from .assess import RepAssessment, RoundingRule, assess_rep, assess_set
-from .errors import NoPersonError
+from .errors import NoPersonError, ViewError
 from .estimator import EstimatorConfig, PoseEstimator
 from .exercise import EXERCISES, detect_exercise
 from .kinematics import RawFrame, measure_frame, to_frame_angles
@@ -176,6 +176,11 @@ def analyze_observations(
             "frames. Film the whole body from the side, in good light, and try again."
         )
     view = estimate_view([o.view for o in with_pose if o.view is not None])
+    if view.kind == "front":
+        raise ViewError(
+            f"{Path(info.path).name}: filmed from the front or back (about {view.yaw_deg:.0f} deg "
+            "from side-on); the back's shape cannot be seen. Film from the side, at hip height."
+        )
     facing = view.facing_sign
     raws = [measure_frame(o.t, o.pose, o.backs.get(facing), facing) for o in obs]
     _smooth_spine(raws)
