@@ -1,7 +1,7 @@
 """Render synthetic lifter frames and clips with their true angles.
 
 In:  a `SynthSpec`.
-Out: `render_frame` -> RGB array; `render_layers` -> RGB, person mask, part ids, joint pixels;
+Out: `render_frame` -> RGB array; `render_layers` -> RGB, person and torso masks, joint pixels;
      `true_angles` -> dict of true angles at a time; `render_clip` -> H.264 MP4 (yuv420p)
      plus a JSON of per-frame true angles (schema "formcheck.synth/1") and a `SynthResult`.
 """
@@ -31,7 +31,13 @@ KETTLEBELL_GRIP = 0.06
 
 @dataclass
 class FrameLayers:
-    """One rendered frame with what is true about it."""
+    """One rendered frame with what is true about it.
+
+    Masks are boolean (height, width). `joints_px` maps joint names to pixel (x, y):
+    ankle/knee/hip/shoulder/elbow/wrist with suffix _l or _r, hip_mid, shoulder_mid, knee_mid,
+    ankle_mid, sacrum (top of S1), l1_top (T12/L1), t1, neck_top, head. Spine points are on the
+    vertebral bodies, inside the body; the back surface lies 5-6 cm behind them.
+    """
 
     rgb: np.ndarray
     person_mask: np.ndarray

@@ -46,7 +46,13 @@ CLOTHING_COLOURS: dict[str, tuple[int, int, int]] = {
 
 @dataclass
 class SynthSpec:
-    """Everything that determines a synthetic clip. Same spec and seed give the same clip."""
+    """Everything that determines a synthetic clip. Same spec and seed give the same clip.
+
+    Camera: yaw 0 is a true side view; positive yaw swings the camera towards the lifter's
+    front. Pitch > 0 looks down from above hip height. `facing` is the image direction the
+    lifter faces. `vary` scales each rep's depth and lumbar flexion a little, from the seed.
+    Squats are bodyweight with arms held forward; `load` applies to hinges.
+    """
 
     kind: str = "hinge_flat"
     reps: int = 1
