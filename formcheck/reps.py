@@ -55,6 +55,7 @@ class RepCounter:
         self._peak_t = 0.0
         self._last_valid: float | None = None
         self._prev_depth: float | None = None
+        self._need_top = False  # after losing the lifter mid-rep, wait for a lockout
         self.phase = "setup"
 
     @property
@@ -68,6 +69,7 @@ class RepCounter:
         if depth is None or not math.isfinite(depth):
             if self._in_rep and self._last_valid is not None and t - self._last_valid > r.max_gap_s:
                 self._in_rep = False  # lost the lifter mid-rep: not a countable rep
+                self._need_top = True
                 self.phase = "setup"
             return None
         self._last_valid = t
@@ -75,7 +77,8 @@ class RepCounter:
         if not self._in_rep:
             if depth < r.lockout:
                 self._last_top = t
-            elif depth >= r.enter_bottom:
+                self._need_top = False
+            elif depth >= r.enter_bottom and not self._need_top:
                 self._in_rep = True
                 self._start = self._last_top if self._last_top is not None else self._first_t
                 self._peak, self._peak_t = depth, t

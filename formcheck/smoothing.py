@@ -71,6 +71,7 @@ class PoseSmoother:
         self._filter = OneEuroFilter(self.min_cutoff, self.beta)
         self._last: Pose | None = None
         self._last_t: float | None = None
+        self._unit: float | None = None
 
     def update(self, t: float, pose: Pose | None) -> tuple[Pose | None, bool]:
         if pose is None:
@@ -81,10 +82,16 @@ class PoseSmoother:
             ):
                 return self._last, True
             self._last = None
+            self._unit = None
             self._filter.reset()
             return None, False
-        trunk = np.linalg.norm(pose.landmarks[[11, 12]].mean(0) - pose.landmarks[[23, 24]].mean(0))
-        unit = max(float(trunk), 1.0)
+        if self._unit is None:
+            # The speed unit is fixed per track: rescaling by a per-frame length would add noise.
+            trunk = np.linalg.norm(
+                pose.landmarks[[11, 12]].mean(0) - pose.landmarks[[23, 24]].mean(0)
+            )
+            self._unit = max(float(trunk), 1.0)
+        unit = self._unit
         smoothed = self._filter(t, pose.landmarks / unit) * unit
         out = replace(pose, landmarks=smoothed)
         self._last, self._last_t = out, t
