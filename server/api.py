@@ -163,16 +163,17 @@ async def create_analysis(request: Request) -> JSONResponse:
         exercise, height = _parse_options(upload.fields)
         if upload.size == 0:
             raise HTTPException(422, "The uploaded file is empty.")
+        filename = display_name(upload.filename)
         try:
             info = await run_in_threadpool(_probe, upload.path)
         except Exception as exc:
             from formcheck.errors import FormcheckError
 
-            reason = str(exc) if isinstance(exc, FormcheckError) else "it could not be decoded"
-            raise HTTPException(
-                415, f"This file is not a video formcheck can read: {reason}"
-            ) from exc
-        filename = display_name(upload.filename)
+            if isinstance(exc, FormcheckError):
+                reason = str(exc).replace(upload.path.name, filename)
+            else:
+                reason = f"{filename}: it could not be decoded."
+            raise HTTPException(415, f"Not a video formcheck can read. {reason}") from exc
         suffix = stored_suffix(filename)
         analysis_id = new_id()
         folder = store.folder(analysis_id)

@@ -116,6 +116,7 @@ class JobRunner:
                 analysis_id=row.id,
                 data_dir=str(self.store.data_dir),
                 input_path=str(self.store.files(row).input),
+                filename=row.filename,
                 exercise=row.exercise,
                 height_cm=row.height_cm,
                 transcode=row.transcode,

@@ -144,7 +144,7 @@ async def receive_upload(request: Request, target: Path, max_bytes: int) -> Uplo
                 buffered = 0
         if collector.too_big:
             limit_mb = max_bytes / (1024 * 1024)
-            raise UploadError(413, f"The video is larger than the {limit_mb:g} MB upload limit.")
+            raise UploadError(413, f"The video is larger than the {limit_mb:.3g} MB upload limit.")
         parser.finalize()
         await _flush(handle, collector)
         if collector.filename is None:

@@ -34,6 +34,7 @@ class JobSpec:
     analysis_id: str
     data_dir: str
     input_path: str
+    filename: str
     exercise: str
     height_cm: float | None
     transcode: bool
@@ -87,6 +88,8 @@ def run_job(spec: JobSpec) -> None:
     if not store.mark_running(spec.analysis_id):
         return
     folder = store.folder(spec.analysis_id)
+    for leftover in folder.glob(".*.*"):  # from a run that was stopped halfway
+        leftover.unlink(missing_ok=True)
     token = uuid.uuid4().hex[:8]
     temp = {
         name: folder / f".{token}.{name}"
@@ -111,7 +114,10 @@ def run_job(spec: JobSpec) -> None:
 
                 transcode_to_h264(spec.input_path, temp["playable.mp4"])
         except FormcheckError as exc:
-            store.mark_failed(spec.analysis_id, str(exc) or exc.__class__.__name__)
+            message = str(exc) or exc.__class__.__name__
+            store.mark_failed(
+                spec.analysis_id, message.replace(Path(spec.input_path).name, spec.filename)
+            )
             return
         if not temp["report.json"].exists():
             import json

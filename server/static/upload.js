@@ -34,7 +34,7 @@ function statusText(status) {
 function uploadCard(file) {
   const bar = el("span");
   const progress = el("div", { class: "progress" }, bar);
-  const stage = el("div", { class: "stage", text: "Uploading… 0%" });
+  const stage = el("div", { class: "upload-status", text: "Uploading… 0%" });
   const actions = el("div");
   const card = el("div", { class: "upload-item" },
     el("div", { class: "row" }, el("span", { class: "name", text: file.name }),

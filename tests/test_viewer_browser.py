@@ -1,0 +1,178 @@
+"""The viewer pages in a real headless Chromium: upload, overlay in sync, seeking, annotated MP4.
+
+Screenshots go to test-artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest_server import ARTIFACTS, ROUNDED_CLIP, ServerProcess, footage
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium at /usr/bin/chromium"),
+]
+
+# Hash of the overlay canvas and count of drawn (non-transparent) pixels.
+CANVAS_STATE = """() => {
+  const c = document.getElementById('overlay');
+  const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let drawn = 0, hash = 0;
+  for (let i = 3; i < data.length; i += 4) {
+    if (data[i] > 0) drawn++;
+    hash = (hash * 31 + data[i - 3] + data[i - 2] * 7 + data[i - 1] * 13 + data[i]) | 0;
+  }
+  return {drawn, hash, w: c.width, h: c.height};
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    proc = ServerProcess(tmp_path_factory.mktemp("browser") / "data").start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def viewer_url(server: ServerProcess, browser) -> str:
+    """Upload the rounded clip through the upload page and return the viewer URL it links to."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url + "/")
+    page.set_input_files("#file-input", str(footage(ROUNDED_CLIP)))
+    link = page.locator(".open-result")
+    link.wait_for(timeout=180_000)
+    assert "rounded" in page.locator(".upload-item .upload-status").first.inner_text()
+    page.locator(f".history-item .name:text('{ROUNDED_CLIP}')").wait_for(timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "upload-page.png"), full_page=True)
+    href = link.get_attribute("href")
+    page.close()
+    assert not errors, errors
+    return server.url + href
+
+
+def _open_viewer(browser, url: str, width: int = 1366, height: int = 900):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url)
+    page.wait_for_function("document.getElementById('video').readyState >= 2", timeout=30_000)
+    return page, errors
+
+
+def test_overlay_follows_the_video(browser, viewer_url: str) -> None:
+    page, errors = _open_viewer(browser, viewer_url)
+    page.evaluate("document.getElementById('video').currentTime = 0.2")
+    page.wait_for_timeout(500)
+    before = page.evaluate(CANVAS_STATE)
+    assert before["drawn"] > 500, "nothing drawn on the overlay"
+
+    page.click("#play")
+    page.wait_for_function("document.getElementById('video').currentTime > 1.2", timeout=20_000)
+    page.click("#play")
+    page.wait_for_timeout(300)
+    after = page.evaluate(CANVAS_STATE)
+    assert after["drawn"] > 500
+    assert after["hash"] != before["hash"], "overlay did not change while the video advanced"
+    assert page.inner_text("#ro-hip").endswith("°")
+    assert page.inner_text("#ro-lumbar").endswith("°")
+    page.screenshot(path=str(ARTIFACTS / "viewer-desktop.png"), full_page=True)
+
+    # Frame stepping moves exactly one frame of the report forward.
+    frame_label = page.inner_text("#time").split("frame ")[1]
+    page.click("#step-fwd")
+    page.wait_for_timeout(300)
+    assert int(page.inner_text("#time").split("frame ")[1]) == int(frame_label) + 1
+    assert not errors, errors
+    page.close()
+
+
+def test_clicking_a_finding_seeks_the_video(browser, viewer_url: str) -> None:
+    page, errors = _open_viewer(browser, viewer_url)
+    page.evaluate("document.getElementById('video').currentTime = 3.0")
+    page.wait_for_timeout(300)
+    for selector in ("#findings .finding-item", "#timeline .finding"):
+        target = page.locator(selector).first
+        start = float(target.get_attribute("data-start"))
+        page.evaluate("document.getElementById('video').currentTime = 3.0")
+        page.wait_for_timeout(200)
+        target.click()
+        page.wait_for_timeout(300)
+        now = page.evaluate("document.getElementById('video').currentTime")
+        assert abs(now - start) < 0.05, (selector, now, start)
+    assert page.locator("#rep-table tbody tr").count() >= 1
+    assert not errors, errors
+    page.close()
+
+
+def test_phone_layout_fits_the_screen(browser, viewer_url: str) -> None:
+    page, errors = _open_viewer(browser, viewer_url, width=390, height=844)
+    page.evaluate("document.getElementById('video').currentTime = 1.0")
+    page.wait_for_timeout(500)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(ARTIFACTS / "viewer-phone.png"), full_page=True)
+    assert not errors, errors
+    page.close()
+
+
+def test_annotated_mp4_plays_in_chromium(browser, server: ServerProcess, viewer_url: str) -> None:
+    analysis_id = viewer_url.rstrip("/").split("/")[-1]
+    report = httpx.get(f"{server.url}/api/analyses/{analysis_id}").json()["report"]
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    state = page.evaluate(
+        """async (src) => {
+          const v = document.createElement('video');
+          v.muted = true; v.preload = 'auto'; v.src = src;
+          document.body.append(v);
+          await new Promise((ok, fail) => {
+            v.addEventListener('loadeddata', ok, {once: true});
+            v.addEventListener('error', () => fail(new Error('video error ' + v.error?.code)));
+            setTimeout(() => fail(new Error('timeout')), 20000);
+          });
+          return {ready: v.readyState, duration: v.duration, w: v.videoWidth};
+        }""",
+        f"/api/analyses/{analysis_id}/annotated.mp4",
+    )
+    assert state["ready"] >= 2
+    assert state["w"] > 0
+    assert abs(state["duration"] - report["video"]["duration_s"]) < 0.25
+    page.close()
+
+
+def test_delete_from_history(browser, server: ServerProcess, viewer_url: str) -> None:
+    analysis_id = viewer_url.rstrip("/").split("/")[-1]
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    item = page.locator(f".history-item[data-id='{analysis_id}']")
+    item.wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
+    item.locator("button.delete").click()
+    item.wait_for(state="detached", timeout=10_000)
+    assert httpx.get(f"{server.url}/api/analyses/{analysis_id}").status_code == 404
+    page.close()
