@@ -33,7 +33,7 @@ def render_annotated(
             if i >= len(frames):
                 break
             fa = frames[i]
-            done = sum(1 for a in analysis.reps if a.rep.end_s <= fa.t)
+            done = sum(1 for a in analysis.reps if a.rep.start_s <= fa.t)  # current rep's number
             active = [f for f in findings if f.start_s - 0.3 <= fa.t <= f.end_s + 1.0]
             state = OverlayState(
                 rep_count=done,
