@@ -1,0 +1,128 @@
+"""Bad input through the real `formcheck analyze` command line.
+
+In:  broken, empty, truncated, missing and person-less videos and unwritable outputs.
+Out: each gives exit code 2 and exactly one readable line on stderr, never a traceback; a good
+     video next to a bad one still gets its report.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from conftest import FOOTAGE, run_cli, stderr_lines
+
+GOOD_SHORT = FOOTAGE / "kaiakol_squat_correct_016.mp4"
+FULL_CLIP = FOOTAGE / "bichraix_bad005.mp4"
+
+needs_footage = pytest.mark.skipif(not FULL_CLIP.exists(), reason="../shared/footage not present")
+
+
+def assert_one_clear_error(proc, *words: str) -> str:
+    """Exit 2, one formcheck line on stderr (mentioning `words`), no traceback anywhere."""
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, proc.stderr
+    lines = stderr_lines(proc.stderr)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert len(lines) == 1, lines
+    line = lines[0]
+    assert line.startswith("formcheck: ")
+    for word in words:
+        assert word.lower() in line.lower(), line
+    return line
+
+
+def write_clip(path: Path, seconds: float = 2.0, fps: int = 30, noise: bool = True) -> None:
+    """An H.264 clip of a plain coloured background with noise: no person in it."""
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for _ in range(int(seconds * fps)):
+            img = np.empty((240, 320, 3), np.uint8)
+            img[:] = (40, 120, 60)
+            if noise:
+                img = np.clip(img + rng.integers(-30, 30, img.shape), 0, 255).astype(np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def test_help_exits_zero():
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    assert "analyze" in proc.stdout
+    proc = run_cli("analyze", "--help")
+    assert proc.returncode == 0
+    assert "--json" in proc.stdout and "--exercise" in proc.stdout
+
+
+def test_random_bytes_named_mp4(tmp_path):
+    bad = tmp_path / "noise.mp4"
+    bad.write_bytes(np.random.default_rng(1).integers(0, 256, 200_000, dtype=np.uint8).tobytes())
+    assert_one_clear_error(run_cli("analyze", bad), "noise.mp4")
+
+
+def test_zero_byte_file(tmp_path):
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    assert_one_clear_error(run_cli("analyze", empty), "empty.mp4", "empty")
+
+
+@needs_footage
+def test_truncated_mp4(tmp_path):
+    data = FULL_CLIP.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(0.3 * len(data))])
+    assert_one_clear_error(run_cli("analyze", cut, "--json", tmp_path / "r.json"), "cut.mp4")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_missing_file(tmp_path):
+    assert_one_clear_error(run_cli("analyze", tmp_path / "nowhere.mp4"), "nowhere.mp4", "not found")
+
+
+def test_folder_instead_of_a_video(tmp_path):
+    assert_one_clear_error(run_cli("analyze", tmp_path), tmp_path.name)
+
+
+def test_clip_without_a_person(tmp_path):
+    clip = tmp_path / "empty_room.mp4"
+    write_clip(clip)
+    line = assert_one_clear_error(
+        run_cli("analyze", clip, "--json", tmp_path / "r.json"), "empty_room.mp4", "person"
+    )
+    assert "film" in line.lower()  # says what to do
+    assert not (tmp_path / "r.json").exists()
+
+
+@needs_footage
+def test_output_path_that_cannot_be_written(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    proc = run_cli("analyze", GOOD_SHORT, "--json", blocker / "report.json")
+    assert_one_clear_error(proc, GOOD_SHORT.name)
+
+
+@needs_footage
+def test_output_path_is_a_folder(tmp_path):
+    folder = tmp_path / "taken"
+    folder.mkdir()
+    assert_one_clear_error(run_cli("analyze", GOOD_SHORT, "--csv", folder), GOOD_SHORT.name)
+
+
+@needs_footage
+def test_one_bad_video_does_not_stop_the_others(tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00\x01garbage" * 1000)
+    out = tmp_path / "reports"
+    proc = run_cli("analyze", bad, GOOD_SHORT, "--json", out)
+    assert_one_clear_error(proc, "broken.mp4")
+    report = json.loads((out / f"{GOOD_SHORT.stem}.json").read_text())
+    assert report["schema"] == "formcheck.report/1"
+    assert report["summary"]["rep_count"] >= 1
+    assert GOOD_SHORT.name in proc.stdout  # its human summary was printed
+    assert not (out / "broken.json").exists()
