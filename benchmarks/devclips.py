@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> int:
     footage = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "footage"
-    rows = list(csv.DictReader(open(footage / "LABELS.tsv"), delimiter="\t"))
+    with open(footage / "LABELS.tsv") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
     print(
         f"{'clip':32s} {'label':11s} {'reps':>9s} {'rounding':>9s} {'peak lumbar':>11s} "
         f"{'neutral':>8s} {'fps':>6s}"

@@ -1,0 +1,223 @@
+"""Fit the spine-outline parameters on synthetic lifters with known angles.
+
+Usage: python benchmarks/fit_spine.py [--quick] [--out DIR] [--jobs N] [--no-search] [--dry-run]
+
+Renders the "fit" split of the synthetic grid (other clothing and seeds than the accuracy
+benchmark), runs pose estimation once per clip and measures the back outline with every
+candidate set of stretch positions (sacrum, thoracolumbar, upper thoracic). For each candidate,
+`lumbar_gain` and `thoracic_gain` are the least-squares slopes through the origin of true
+against measured flexion (frames with a valid measure). The candidate with the lowest lumbar +
+hip error is kept only when it beats the default positions clearly (by MIN_GAIN_DEG).
+Writes models/spine.json and its copy formcheck/data/spine.json:
+{"params": SpineParams fields, "rule": RoundingRule fields, "fitted": provenance and errors}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import itertools
+import json
+import sys
+import tempfile
+import time
+from dataclasses import asdict, replace
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _synthgrid import GridClip, load_truth, mae, make_grid, render_cached, run_many  # noqa: E402
+
+from formcheck.spine import SpineParams  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUTS = (ROOT / "models" / "spine.json", ROOT / "formcheck" / "data" / "spine.json")
+# A searched candidate replaces the default stretch positions only if it lowers the summed
+# lumbar + hip MAE by at least this much (degrees).
+MIN_GAIN_DEG = 0.5
+# The upper thoracic stretch only moves thoracic flexion (no target), so it is not searched.
+SACRUM = ((0.0, 0.22), (-0.05, 0.18), (0.05, 0.27))
+THORACOLUMBAR = ((0.38, 0.58), (0.32, 0.52), (0.44, 0.64))
+
+
+def candidates(search: bool) -> list[SpineParams]:
+    """Default stretch positions first, then (with search) every combination; gains at 1."""
+    base = replace(SpineParams(), lumbar_gain=1.0, thoracic_gain=1.0)
+    if not search:
+        return [base]
+    out = [base]
+    for sac, tl in itertools.product(SACRUM, THORACOLUMBAR):
+        cand = replace(base, sacrum=sac, thoracolumbar=tl)
+        if cand != base:
+            out.append(cand)
+    return out
+
+
+def measure_clip(clip: GridClip, folder: Path, params: list[SpineParams]) -> dict:
+    """One pose pass over the clip; per candidate, the measured hip, lumbar and thoracic flexion
+    (gains 1) from the normal analysis stages. Returns truth and measures as arrays."""
+    from formcheck.errors import FormcheckError
+    from formcheck.estimator import EstimatorConfig, PoseEstimator
+    from formcheck.pipeline import AnalysisOptions, Observation, analyze_observations
+    from formcheck.smoothing import PoseSmoother
+    from formcheck.spine import measure_back
+    from formcheck.video import VideoSource
+    from formcheck.view import frame_view
+
+    mp4, truth_path = render_cached(clip, folder)
+    truth = load_truth(truth_path)
+    n = len(truth["lumbar_flexion_deg"])
+    source = VideoSource(mp4)
+    obs: list[list] = [[] for _ in params]
+    smoother = PoseSmoother()
+    with PoseEstimator(EstimatorConfig(max_side=AnalysisOptions.max_side)) as est:
+        for frame in source:
+            pose, _ = smoother.update(frame.t, est(frame.image))
+            for k, p in enumerate(params):
+                if pose is None:
+                    obs[k].append(Observation(frame.t, None, None, {}))
+                    continue
+                backs = {f: measure_back(pose, f, p) for f in (1, -1)}
+                obs[k].append(
+                    Observation(frame.t, replace(pose, mask=None), frame_view(pose), backs)
+                )
+    measured = []
+    for k, p in enumerate(params):
+        opts = AnalysisOptions(spine=p)
+        try:
+            analysis = analyze_observations(source.info, obs[k], opts)
+        except FormcheckError:
+            measured.append(None)
+            continue
+        rows = {}
+        for name in ("hip_flexion_deg", "lumbar_flexion_deg", "thoracic_flexion_deg"):
+            vals = [np.nan if (v := f.value(name)) is None else v for f in analysis.frames][:n]
+            rows[name] = np.array(vals + [np.nan] * (n - len(vals)), dtype=float)
+        measured.append(rows)
+    return {"name": clip.name, "truth": truth, "measured": measured}
+
+
+def _pooled(clips: list[dict], k: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+    t, m = [], []
+    for c in clips:
+        if c["measured"][k] is None:
+            continue
+        t.append(c["truth"][name])
+        m.append(c["measured"][k][name])
+    if not t:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(t), np.concatenate(m)
+
+
+def gain_through_origin(truth: np.ndarray, measured: np.ndarray) -> float:
+    """Least-squares slope of truth = gain * measured, on frames where both exist."""
+    ok = np.isfinite(truth) & np.isfinite(measured)
+    den = float(np.sum(measured[ok] ** 2))
+    return float(np.sum(truth[ok] * measured[ok]) / den) if den > 0 else 1.0
+
+
+def evaluate(clips: list[dict], k: int, lumbar_gain: float, thoracic_gain: float) -> dict:
+    """MAE of lumbar, hip and thoracic flexion for candidate k with the given gains."""
+    out = {}
+    for name, gain in (
+        ("lumbar", lumbar_gain),
+        ("hip", 1.0),
+        ("thoracic", thoracic_gain),
+    ):
+        t, m = _pooled(clips, k, f"{name}_flexion_deg")
+        out[name] = round(mae(t, gain * m)[0], 2)
+    t, m = _pooled(clips, k, "lumbar_flexion_deg")
+    out["lumbar_coverage"] = round(float(np.isfinite(m).mean()) if m.size else 0.0, 3)
+    return out
+
+
+def fit(clips: list[dict], params: list[SpineParams]) -> tuple[SpineParams, dict, dict]:
+    """Best candidate with fitted gains; its errors; the default candidate's errors (gains 1)."""
+    before = evaluate(clips, 0, 1.0, 1.0)
+    scored = []
+    for k in range(len(params)):
+        g_l = gain_through_origin(*_pooled(clips, k, "lumbar_flexion_deg"))
+        g_t = gain_through_origin(*_pooled(clips, k, "thoracic_flexion_deg"))
+        errs = evaluate(clips, k, g_l, g_t)
+        scored.append((errs["lumbar"] + errs["hip"], k, g_l, g_t, errs))
+    default = scored[0]
+    best = min(scored, key=lambda s: s[0])
+    if default[0] - best[0] < MIN_GAIN_DEG:
+        best = default
+    print(
+        f"\n{'sacrum':>13s} {'thoracolumbar':>13s} {'upper thor.':>13s} "
+        f"{'g_lumbar':>8s} {'g_thor':>7s} {'lumbar':>7s} {'hip':>6s} {'thor':>6s}"
+    )
+    for _score, k, g_l, g_t, errs in sorted(scored, key=lambda s: s[0])[:8]:
+        p = params[k]
+        print(
+            f"{str(p.sacrum):>13s} {str(p.thoracolumbar):>13s} {str(p.upper_thoracic):>13s} "
+            f"{g_l:8.3f} {g_t:7.3f} {errs['lumbar']:7.2f} {errs['hip']:6.2f} "
+            f"{errs['thoracic']:6.2f}" + ("  (default positions)" if k == 0 else "")
+        )
+    _, k, g_l, g_t, after = best
+    chosen = replace(params[k], lumbar_gain=round(g_l, 4), thoracic_gain=round(g_t, 4))
+    return chosen, before, after
+
+
+def current_rule() -> dict:
+    from formcheck.pipeline import load_rule
+
+    return asdict(load_rule())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller grid (12 clips)")
+    ap.add_argument("--out", type=Path, help="folder for rendered clips (kept; reused)")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes (at most 2)")
+    ap.add_argument("--no-search", action="store_true", help="fit the gains only")
+    ap.add_argument("--dry-run", action="store_true", help="print, do not write spine.json")
+    args = ap.parse_args(argv)
+    start = time.perf_counter()
+    grid = make_grid(quick=args.quick, split="fit")
+    params = candidates(search=not args.no_search)
+    tmp = None
+    folder = args.out
+    if folder is None:
+        tmp = tempfile.TemporaryDirectory(prefix="formcheck-fit-")
+        folder = Path(tmp.name)
+    print(f"{len(grid)} synthetic clips in {folder}; {len(params)} candidate(s)")
+    try:
+        clips = run_many(partial(measure_clip, folder=folder, params=params), grid, args.jobs)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    chosen, before, after = fit(clips, params)
+    print(f"\nbefore (default parameters): {before}")
+    print(f"after  (fitted parameters):  {after}")
+    print(f"chosen: {chosen}")
+    cmd = "python benchmarks/fit_spine.py" + "".join(
+        flag for flag, on in ((" --quick", args.quick), (" --no-search", args.no_search)) if on
+    )
+    doc = {
+        "params": asdict(chosen),
+        "rule": current_rule(),
+        "fitted": {
+            "date": datetime.date.today().isoformat(),
+            "command": cmd,
+            "clips": len(grid),
+            "mae_before": before,
+            "mae_after": after,
+        },
+    }
+    if not args.dry_run:
+        text = json.dumps(doc, indent=2) + "\n"
+        for path in OUTPUTS:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            print(f"wrote {path.relative_to(ROOT)}")
+    print(f"wall time {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
