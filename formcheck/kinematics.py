@@ -23,6 +23,7 @@ import numpy as np
 from .angles import FrameAngles
 from .pose import LM, Pose
 from .spine import BackShape, inclination, trunk_axis
+from .spine import mid_point as _mid
 
 
 @dataclass
@@ -62,11 +63,6 @@ class RawFrame:
         if self.thoracolumbar_incl is None or self.upper_thoracic_incl is None:
             return None
         return self.upper_thoracic_incl - self.thoracolumbar_incl
-
-
-def _mid(pose: Pose, a: int, b: int) -> np.ndarray:
-    w = np.maximum(pose.visibility[[a, b]], 1e-3)
-    return (pose.landmarks[a] * w[0] + pose.landmarks[b] * w[1]) / w.sum()
 
 
 def joint_angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:

@@ -93,7 +93,8 @@ def inclination(vec: np.ndarray, facing: int) -> float:
     return math.degrees(math.atan2(facing * vec[0], -vec[1]))
 
 
-def _mid(pose: Pose, a: int, b: int) -> np.ndarray:
+def mid_point(pose: Pose, a: int, b: int) -> np.ndarray:
+    """Visibility-weighted mean of two landmarks (pixels)."""
     va, vb = pose.visibility[a], pose.visibility[b]
     w = np.array([max(va, 1e-3), max(vb, 1e-3)])
     return (pose.landmarks[a] * w[0] + pose.landmarks[b] * w[1]) / w.sum()
@@ -101,8 +102,8 @@ def _mid(pose: Pose, a: int, b: int) -> np.ndarray:
 
 def trunk_axis(pose: Pose) -> tuple[np.ndarray, np.ndarray]:
     """Hip and shoulder centres in pixels (visibility-weighted mean of both sides)."""
-    hip = _mid(pose, LM.LEFT_HIP, LM.RIGHT_HIP)
-    shoulder = _mid(pose, LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER)
+    hip = mid_point(pose, LM.LEFT_HIP, LM.RIGHT_HIP)
+    shoulder = mid_point(pose, LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER)
     return hip, shoulder
 
 
