@@ -78,7 +78,8 @@ def test_flat_hinge_is_not_flagged(clips: dict[str, dict]) -> None:
 def test_hip_and_spine_add_up_to_the_trunk_thigh_angle(clips: dict[str, dict], kind: str) -> None:
     """Hip + lumbar + thoracic flexion is the bend from thigh to upper back; the keypoint
     trunk-thigh angle is the bend from thigh to the hip-shoulder chord. They differ by what a
-    rounded back adds beyond the chord, so the measured gap must match the true gap."""
+    rounded back adds beyond the chord, so the measured gap must follow the true gap: closely
+    over the clip, within a wider margin in the bent frames alone."""
     c = clips[kind]
     total = c["hip_flexion_deg"] + c["lumbar_flexion_deg"] + c["thoracic_flexion_deg"]
     gap = total - c["trunk_thigh_deg"]
@@ -89,6 +90,9 @@ def test_hip_and_spine_add_up_to_the_trunk_thigh_angle(clips: dict[str, dict], k
     ok = np.isfinite(gap)
     assert ok.mean() > 0.8
     assert float(np.median(np.abs(gap[ok] - true_gap[ok]))) <= 4.0
+    bent = ok & (c["true_hip_flexion_deg"] >= 20.0)
+    assert bent.sum() >= 20
+    assert float(np.median(np.abs(gap[bent] - true_gap[bent]))) <= 9.0
 
 
 def test_fitted_parameter_file_is_shipped_unchanged() -> None:
