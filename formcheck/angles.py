@@ -32,6 +32,8 @@ class FrameAngles:
     trunk_inclination_deg: float | None = None
     knee_flexion_deg: float | None = None
     trunk_thigh_deg: float | None = None
+    # Absolute bow of the back, pelvis to mid-back (positive = convex): see spine.BackShape.
+    back_bend_deg: float | None = None
     spine_confidence: float = 0.0
     side: str | None = None
     # Dorsal outline of the back, pelvis to shoulders, in full-frame pixels: (N, 2) or None.

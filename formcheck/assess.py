@@ -6,8 +6,11 @@ Out: `RepAssessment` per rep (peak lumbar flexion beyond neutral and when, hip f
      set-level findings (form breaking down across reps).
 
 Flags are coaching cues, not diagnoses: there is no validated injury threshold for lumbar
-flexion. The rule is "lumbar flexion beyond the lifter's neutral above a threshold, sustained,
-while loaded (deep in the rep)"; its numbers live in models/spine.json.
+flexion. The rule: at the bottom of the rep (the most loaded part of a hinge), sustained for
+`min_duration_s`, the lower back is flexed beyond the lifter's neutral by at least
+`threshold_deg` AND the back visibly bows outward (convex outline, `back_bend_deg`). Flat-back
+hinges lose some lordosis too (lumbar flexion of 20-30 degrees is normal in a good lift), so
+the shape test is what tells a rounded back from a flat one. Numbers live in models/spine.json.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ class RoundingRule:
     threshold_deg: float = 15.0  # lumbar flexion beyond neutral
     min_duration_s: float = 0.2  # sustained at least this long
     loaded_depth: float = 0.45  # "loaded" = frames of the rep at least this deep
+    back_bend_deg: float = 19.8  # the back's outward bow that reads as visibly rounded
+    bottom_fraction: float = 0.85  # "bottom" = frames at least this share of the rep's depth
     thoracic_threshold_deg: float = 20.0
     warn_deg: float = 10.0
 
@@ -62,6 +67,7 @@ class RepAssessment:
     max_hip_flexion_deg: float | None
     hip_flexion_range_deg: float | None
     max_thoracic_flexion_deg: float | None
+    max_back_bend_deg: float | None
     lumbar_share: float | None
     rounding: bool
     spine_coverage: float
@@ -90,6 +96,22 @@ def _sustained_runs(times: np.ndarray, above: np.ndarray, min_s: float) -> list[
     return runs
 
 
+def _sustained_peak(
+    times: np.ndarray, values: np.ndarray, min_s: float
+) -> tuple[float, float] | None:
+    """Highest level the series holds for at least `min_s` seconds (a peak robust to one-frame
+    spikes), and when that window starts; None without values."""
+    best: tuple[float, float] | None = None
+    for i in range(len(times)):
+        j = int(np.searchsorted(times, times[i] + min_s - 1e-9))
+        window = values[i : max(j, i + 1)]
+        if window.size and np.isfinite(window).all():
+            level = float(window.min())
+            if best is None or level > best[0]:
+                best = (level, float(times[i]))
+    return best
+
+
 def _nanmax(a: np.ndarray) -> float | None:
     return float(np.nanmax(a)) if np.isfinite(a).any() else None
 
@@ -110,8 +132,8 @@ def assess_rep(
     loaded_lumbar = np.where(loaded, lumbar, np.nan)
     coverage = float(np.isfinite(loaded_lumbar).sum() / max(loaded.sum(), 1))
 
-    max_lumbar = _nanmax(loaded_lumbar)
-    max_lumbar_t = float(t[int(np.nanargmax(loaded_lumbar))]) if max_lumbar is not None else None
+    peak = _sustained_peak(t, loaded_lumbar, rule.min_duration_s)
+    max_lumbar, max_lumbar_t = peak if peak is not None else (None, None)
     max_hip = _nanmax(hip)
     hip_range = float(np.nanmax(hip) - np.nanmin(hip)) if np.isfinite(hip).sum() > 1 else None
     lumbar_range = (
@@ -122,8 +144,13 @@ def assess_rep(
         share = lumbar_range / (hip_range + max(lumbar_range, 0.0))
 
     findings: list[Finding] = []
-    above = np.nan_to_num(loaded_lumbar, nan=-1e9) >= rule.threshold_deg
-    runs = _sustained_runs(t, above, rule.min_duration_s)
+    bend = _series(frames, "back_bend_deg")[idx]
+    bottom = np.isfinite(d) & (d >= max(rule.loaded_depth, rule.bottom_fraction * rep.peak_depth))
+    flexed = np.where(np.isfinite(lumbar), lumbar >= rule.threshold_deg, True)
+    bowed = np.nan_to_num(bend, nan=-1e9) >= rule.back_bend_deg
+    runs = _sustained_runs(t, bottom & flexed & bowed, rule.min_duration_s)
+    bend_peak = _sustained_peak(t, np.where(bottom, bend, np.nan), rule.min_duration_s)
+    max_bend = bend_peak[0] if bend_peak is not None else None
     rounding = bool(runs)
     if rounding and max_lumbar is not None:
         i0, i1 = runs[0][0], runs[-1][1]
@@ -133,8 +160,8 @@ def assess_rep(
                 float(t[i0]),
                 float(t[i1]),
                 rule.severity(max_lumbar),
-                f"Lower back rounded {max_lumbar:.0f} deg beyond neutral - keep a flat back "
-                "and push the hips back.",
+                f"Back rounded at the bottom: lower back {max_lumbar:.0f} deg beyond neutral - "
+                "keep a flat back and push the hips back.",
             )
         )
     max_thor = _nanmax(np.where(loaded, thor, np.nan))
@@ -167,6 +194,7 @@ def assess_rep(
         max_hip_flexion_deg=max_hip,
         hip_flexion_range_deg=hip_range,
         max_thoracic_flexion_deg=max_thor,
+        max_back_bend_deg=max_bend,
         lumbar_share=share,
         rounding=rounding,
         spine_coverage=coverage,

@@ -37,6 +37,7 @@ class RawFrame:
     pelvis_incl: float | None = None
     thoracolumbar_incl: float | None = None
     upper_thoracic_incl: float | None = None
+    back_bend: float | None = None
     spine_confidence: float = 0.0
     back: BackShape | None = None
 
@@ -95,6 +96,7 @@ def measure_frame(t: float, pose: Pose | None, back: BackShape | None, facing: i
         frame.pelvis_incl = back.pelvis_incl
         frame.thoracolumbar_incl = back.thoracolumbar_incl
         frame.upper_thoracic_incl = back.upper_thoracic_incl
+        frame.back_bend = back.back_bend
         frame.spine_confidence = back.confidence
     return frame
 
@@ -131,6 +133,7 @@ def to_frame_angles(
         trunk_inclination_deg=raw.trunk_incl,
         knee_flexion_deg=raw.knee_flexion,
         trunk_thigh_deg=None if tt is None else tt - neutral.trunk_thigh,
+        back_bend_deg=raw.back_bend if trusted else None,
         spine_confidence=raw.spine_confidence,
         back_outline=raw.back.outline if (raw.back is not None and trusted) else None,
         landmarks=lms,

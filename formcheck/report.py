@@ -62,6 +62,7 @@ def frame_dict(f: FrameAngles, size: tuple[int, int], phase: str, depth: float) 
     for name in ANGLE_NAMES:
         d[name] = _r(f.value(name))
     d["trunk_thigh_deg"] = _r(f.trunk_thigh_deg)
+    d["back_bend_deg"] = _r(f.back_bend_deg)
     d["spine_confidence"] = _r(f.spine_confidence, 2)
     d["phase"] = phase
     d["depth"] = _r(depth, 3)
@@ -89,6 +90,7 @@ def rep_dict(a) -> dict:
         "max_hip_flexion_deg": _r(a.max_hip_flexion_deg),
         "hip_flexion_range_deg": _r(a.hip_flexion_range_deg),
         "max_thoracic_flexion_deg": _r(a.max_thoracic_flexion_deg),
+        "max_back_bend_deg": _r(a.max_back_bend_deg),
         "lumbar_share": _r(a.lumbar_share, 3),
         "rounding": a.rounding,
         "spine_coverage": _r(a.spine_coverage, 2),

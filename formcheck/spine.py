@@ -36,7 +36,7 @@ class SpineParams:
     s_end: float = 1.0
     samples: int = 45
     sacrum: tuple[float, float] = (0.0, 0.22)
-    thoracolumbar: tuple[float, float] = (0.38, 0.58)
+    thoracolumbar: tuple[float, float] = (0.30, 0.50)
     upper_thoracic: tuple[float, float] = (0.70, 0.92)
     lumbar_gain: float = 1.0
     thoracic_gain: float = 1.0
@@ -44,6 +44,8 @@ class SpineParams:
     ray_out: float = 0.70
     ray_steps: int = 96
     min_valid_fraction: float = 0.6
+    # Stretch over which the back's bow (convexity) is read, pelvis to mid-back.
+    back_bend_span: tuple[float, float] = (0.0, 0.8)
 
     @classmethod
     def load(cls, path: Path | None = None) -> SpineParams:
@@ -74,6 +76,10 @@ class BackShape:
     # distance from the hip-shoulder line, both in trunk lengths (NaN where not traced).
     profile_s: np.ndarray | None = None
     profile_d: np.ndarray | None = None
+    # How far the back bows outward over `back_bend_span` (degrees of tangent change of a
+    # quadratic fit; positive = convex, rounded; negative = hollow, lordotic). Absolute shape,
+    # independent of neutral.
+    back_bend: float | None = None
 
     @property
     def lumbar_bend(self) -> float | None:
@@ -150,6 +156,16 @@ def _stretch_slope(s: np.ndarray, d: np.ndarray, span: tuple[float, float]) -> f
     return float(slope)
 
 
+def bow(s: np.ndarray, d: np.ndarray, span: tuple[float, float]) -> float | None:
+    """Tangent change (degrees) of a quadratic fit to the outline depth over `span`;
+    positive when the outline bulges away from the hip-shoulder line (convex)."""
+    sel = (s >= span[0]) & (s <= span[1]) & np.isfinite(d)
+    if sel.sum() < 6:
+        return None
+    curvature = np.polyfit(s[sel], d[sel], 2)[0]
+    return float(math.degrees(-2.0 * curvature * (span[1] - span[0])))
+
+
 def measure_back(pose: Pose, facing: int, params: SpineParams) -> BackShape | None:
     """Trace the dorsal outline and measure the inclination of its stretches; None without a mask."""
     if pose.mask is None:
@@ -187,6 +203,7 @@ def measure_back(pose: Pose, facing: int, params: SpineParams) -> BackShape | No
     fin = d_norm[valid]
     jag = float(np.median(np.abs(np.diff(fin, 2)))) if fin.size > 4 else 1.0
     confidence = frac_valid * float(np.clip(1.0 - jag * 20.0, 0.0, 1.0))
+    back_bend = bow(s, d_norm, params.back_bend_span)
     if frac_valid < params.min_valid_fraction:
-        pelvis = tl = ut = None
-    return BackShape(outline, pelvis, tl, ut, confidence, s, d_norm)
+        pelvis = tl = ut = back_bend = None
+    return BackShape(outline, pelvis, tl, ut, confidence, s, d_norm, back_bend)

@@ -675,18 +675,25 @@ def test_detect_exercise_squat_vs_deadlift():
 
 
 def rep_frames(
-    lumbar: np.ndarray, depth: np.ndarray, hip: np.ndarray | None = None
+    lumbar: np.ndarray,
+    depth: np.ndarray,
+    hip: np.ndarray | None = None,
+    bend: np.ndarray | None = None,
 ) -> list[FrameAngles]:
+    """Frames of one rep. Unless given, the back's bow follows lumbar flexion (a back that
+    flexes 15 degrees beyond neutral bows ~25 degrees outward)."""
     times = np.arange(lumbar.size) / FPS
     hip = np.linspace(0, 80, lumbar.size) if hip is None else hip
+    bend = lumbar * 1.6 + 1.0 if bend is None else bend
     return [
         FrameAngles(
             t=float(t),
             pose=True,
             lumbar_flexion_deg=None if np.isnan(lv) else float(lv),
             hip_flexion_deg=float(h),
+            back_bend_deg=None if np.isnan(bv) else float(bv),
         )
-        for t, lv, h in zip(times, lumbar, hip, strict=True)
+        for t, lv, h, bv in zip(times, lumbar, hip, bend, strict=True)
     ]
 
 
@@ -722,6 +729,32 @@ def test_severity_grows_with_the_peak():
         a = assess_rep(rep, rep_frames(lumbar, depth), depth, RULE)
         sev.append(a.findings[0].severity)
     assert sev == ["low", "medium", "high"]
+
+
+def test_flat_back_that_loses_lordosis_is_not_rounding():
+    """Lumbar flexion beyond neutral (lordosis lost) but a straight back outline: a good hinge."""
+    rep, depth = one_rep()
+    lumbar = np.where(depth > 0.7, 25.0, 4.0)
+    a = assess_rep(rep, rep_frames(lumbar, depth, bend=np.full(depth.size, 3.0)), depth, RULE)
+    assert not a.rounding
+    assert a.max_back_bend_deg == pytest.approx(3.0)
+
+
+def test_bowed_outline_without_lumbar_flexion_is_not_rounding():
+    """A convex outline with the lower back at neutral (e.g. a bulky upper back) is not flagged."""
+    rep, depth = one_rep()
+    lumbar = np.full(depth.size, 5.0)
+    a = assess_rep(rep, rep_frames(lumbar, depth, bend=np.full(depth.size, 40.0)), depth, RULE)
+    assert not a.rounding
+
+
+def test_rounding_counts_only_at_the_bottom():
+    """A rounded back only while descending (before the bottom) is not the loaded moment."""
+    rep, depth = one_rep()
+    early = (depth > 0.45) & (depth < 0.8) & (np.arange(depth.size) < 45)
+    lumbar = np.where(early, 30.0, 2.0)
+    a = assess_rep(rep, rep_frames(lumbar, depth), depth, RULE)
+    assert not a.rounding
 
 
 def test_one_frame_spike_is_not_rounding():
@@ -813,6 +846,7 @@ def synthetic_observations() -> tuple[VideoInfo, list[Observation]]:
             thoracolumbar_incl=pelvis + bend - 10.0,
             upper_thoracic_incl=pelvis + bend - 2.0,
             confidence=0.95,
+            back_bend=-5.0 + 1.6 * bend,  # the outline bows outward as the back rounds
         )
         obs.append(Observation(float(t), pose, frame_view(pose), {1: back, -1: None}))
     info = VideoInfo("synthetic.mp4", W, H, FPS, len(obs), len(obs) / FPS, 0, "h264")
