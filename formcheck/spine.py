@@ -3,7 +3,8 @@
 In:  a `Pose` with a segmentation mask, the facing direction (+1 right, -1 left) and `SpineParams`.
 Out: `BackShape`: the dorsal outline between pelvis and shoulders (full-frame pixels) and the
      inclination of three stretches of it — sacrum, thoracolumbar junction (T12/L1) and upper
-     thoracic spine — measured like trunk inclination (degrees from vertical, forward positive).
+     thoracic spine — measured like trunk inclination (degrees from vertical, forward positive),
+     and the back's outward bow from pelvis to mid-back (absolute shape, see `bow`).
 
 BlazePose has no spine points, so the trunk-thigh angle mixes hip and spine flexion. The dorsal
 outline separates them: a flat back gives a straight outline, a rounded back an arc; its tangent
