@@ -37,7 +37,7 @@ class SpineParams:
     s_end: float = 1.0
     samples: int = 45
     sacrum: tuple[float, float] = (0.0, 0.22)
-    thoracolumbar: tuple[float, float] = (0.30, 0.50)
+    thoracolumbar: tuple[float, float] = (0.38, 0.58)
     upper_thoracic: tuple[float, float] = (0.70, 0.92)
     lumbar_gain: float = 1.0
     thoracic_gain: float = 1.0
