@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import os
 import re
+import shutil
+import sqlite3
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -18,7 +21,7 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from server.storage import AnalysisRow, Store, is_valid_id, new_id
-from server.uploads import FILE_FIELD, UploadError, receive_upload
+from server.uploads import FILE_FIELD, UploadError, no_room_message, receive_upload
 
 EXERCISES = ("auto", "deadlift", "rdl", "good-morning", "pickup", "squat")
 HEIGHT_RANGE_CM = (50.0, 272.0)
@@ -34,6 +37,7 @@ _SSE_POLL_S = 0.3
 _SSE_KEEPALIVE_S = 15.0
 
 router = APIRouter(prefix="/api")
+log = logging.getLogger("formcheck.server")
 
 _UPLOAD_BODY = {
     "requestBody": {
@@ -138,12 +142,37 @@ def _probe(path: Path):
     return probe(path)
 
 
+def _check_duration(filename: str, duration_s: float, limit_s: float) -> None:
+    """Refuse clips longer than the server's limit, saying both lengths."""
+    if duration_s > limit_s:
+        raise HTTPException(
+            422,
+            f"{filename} is {_minutes(duration_s)} long; this server analyses clips of up to "
+            f"{_minutes(limit_s)}. Trim the video to the set and upload it again.",
+        )
+
+
+def _minutes(seconds: float) -> str:
+    whole, rest = divmod(round(seconds), 60)
+    return f"{whole} min {rest} s" if rest else f"{whole} min"
+
+
+def _storage_message(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return no_room_message(exc)
+    return (
+        f"The server could not record the analysis ({exc}). Its disk may be full: free some "
+        "space and try again."
+    )
+
+
 @router.get("/config")
 def get_config(request: Request) -> dict:
     """Limits and choices the upload page needs."""
     settings = request.app.state.settings
     return {
         "max_upload_bytes": settings.max_upload_bytes,
+        "max_duration_s": settings.max_duration_s,
         "exercises": list(EXERCISES),
         "workers": request.app.state.runner.workers,
     }
@@ -174,20 +203,26 @@ async def create_analysis(request: Request) -> JSONResponse:
             else:
                 reason = f"{filename}: it could not be decoded."
             raise HTTPException(415, f"Not a video formcheck can read. {reason}") from exc
+        _check_duration(filename, info.duration_s, settings.max_duration_s)
         suffix = stored_suffix(filename)
         analysis_id = new_id()
         folder = store.folder(analysis_id)
-        folder.mkdir(parents=True)
-        os.replace(upload.path, folder / f"input{suffix}")
-        row = await run_in_threadpool(
-            store.create,
-            analysis_id,
-            filename,
-            f"input{suffix}",
-            exercise,
-            height,
-            not browser_playable(getattr(info, "codec", None), suffix),
-        )
+        try:
+            folder.mkdir(parents=True)
+            os.replace(upload.path, folder / f"input{suffix}")
+            row = await run_in_threadpool(
+                store.create,
+                analysis_id,
+                filename,
+                f"input{suffix}",
+                exercise,
+                height,
+                not browser_playable(getattr(info, "codec", None), suffix),
+            )
+        except (OSError, sqlite3.Error) as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            log.error("could not store upload %s: %s", analysis_id, exc)
+            raise HTTPException(507, _storage_message(exc)) from exc
     finally:
         upload.path.unlink(missing_ok=True)
     request.app.state.runner.submit(row.id)

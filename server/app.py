@@ -1,6 +1,6 @@
 """FastAPI application factory: API, viewer pages, job runner lifecycle.
 
-In:  `Settings` (data folder, worker count, upload cap, whether remote clients are allowed).
+In:  `Settings` (data folder, worker count, upload limits, remote access and its token).
 Out: a FastAPI app; on startup it prepares the data folder and re-queues unfinished analyses, on
      shutdown it stops running analyses (they resume at the next start).
 """
@@ -10,63 +10,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from formcheck import __version__
 from server.api import router
 from server.jobs import JobRunner
+from server.live import router as live_router
+from server.security import AccessGuard
 from server.settings import Settings
 from server.storage import Store
 
 STATIC_DIR = Path(__file__).parent / "static"
-LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1"}
 _PAGE_HEADERS = {"Cache-Control": "no-cache"}
-
-
-def _host_name(value: str) -> str:
-    """Host name of a Host header or an origin URL, without port or IPv6 brackets."""
-    if "://" in value:
-        return urlsplit(value).hostname or ""
-    if value.startswith("["):
-        return value[1 : value.find("]")]
-    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
-
-
-class LocalOnly:
-    """Refuse requests that name another host, and cross-site writes (DNS rebinding, CSRF)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-            host = _host_name(headers.get("host", "127.0.0.1")).lower()
-            origin = headers.get("origin")
-            unsafe = scope["method"] not in ("GET", "HEAD", "OPTIONS")
-            if host not in LOOPBACK_NAMES or (
-                unsafe and origin and _host_name(origin).lower() not in LOOPBACK_NAMES
-            ):
-                await _refuse(send)
-                return
-        await self.app(scope, receive, send)
-
-
-async def _refuse(send: Send) -> None:
-    body = b'{"detail":"This formcheck server only answers pages served from this computer."}'
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [(b"content-type", b"application/json")],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -93,6 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.store = store
     app.state.runner = runner
     app.include_router(router)
+    app.include_router(live_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -103,6 +62,6 @@ def create_app(settings: Settings) -> FastAPI:
     def viewer_page(analysis_id: str) -> FileResponse:
         return FileResponse(STATIC_DIR / "viewer.html", headers=_PAGE_HEADERS)
 
-    if not settings.allow_remote:
-        app.add_middleware(LocalOnly)
+    # Applies to every route, WebSocket ones included (loopback or token, same origin).
+    app.add_middleware(AccessGuard, allow_remote=settings.allow_remote, token=settings.access_token)
     return app

@@ -2,7 +2,8 @@
 
 In:  analysis ids to run (from uploads, and the unfinished ones found at startup).
 Out: at most `workers` analyses running at once, each in its own spawned process (`server.worker`);
-     crashed processes turn into failed analyses; deleted analyses are stopped.
+     a process that dies is started once more, then its analysis is marked failed with the reason;
+     deleted analyses are stopped.
 A process per analysis costs one library import (a few seconds) but isolates crashes and lets a
 deletion or a server shutdown stop exactly the analysis concerned.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from collections import deque
 from multiprocessing.process import BaseProcess
@@ -20,7 +22,12 @@ from server.storage import Store
 from server.worker import JobSpec, run_job
 
 log = logging.getLogger("formcheck.server")
-CRASHED = "The analysis process stopped unexpectedly (exit code {code}); try again or check the server log."
+CRASHED = (
+    "The analysis process stopped unexpectedly ({how}) {times}; the video may be too demanding "
+    "for this computer. Try a shorter or smaller clip, or check the server log."
+)
+# A run that dies (killed, out of memory) is started once more before it counts as failed.
+MAX_ATTEMPTS = 2
 _POLL_S = 0.2
 
 
@@ -97,11 +104,18 @@ class JobRunner:
         for analysis_id, process in finished:
             process.join(timeout=1)
             code = process.exitcode
-            row = self.store.get(analysis_id)
-            if row is not None and row.status in ("queued", "running"):
-                log.error("analysis %s: worker exited with code %s", analysis_id, code)
-                self.store.mark_failed(analysis_id, CRASHED.format(code=code))
             process.close()
+            row = self.store.get(analysis_id)
+            if row is None or row.status not in ("queued", "running"):
+                continue
+            how = _exit_description(code)
+            if row.attempts < MAX_ATTEMPTS and self.store.requeue(analysis_id):
+                log.error("analysis %s: worker %s; starting it again", analysis_id, how)
+                self.submit(analysis_id)
+                continue
+            log.error("analysis %s: worker %s; giving up", analysis_id, how)
+            times = "twice" if row.attempts > 1 else "while it ran"
+            self.store.mark_failed(analysis_id, CRASHED.format(how=how, times=times))
 
     def _launch(self) -> None:
         while not self._stopping.is_set():
@@ -131,6 +145,16 @@ class JobRunner:
                 process.start()
                 self._running[analysis_id] = process
             log.info("analysis %s started (%s)", analysis_id, row.filename)
+
+
+def _exit_description(code: int | None) -> str:
+    """'killed by SIGKILL' or 'exit code 1'."""
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 def _terminate(process: BaseProcess) -> None:

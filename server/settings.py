@@ -1,4 +1,5 @@
-"""Server settings: where data lives, how many analyses run at once, how big an upload may be.
+"""Server settings: where data lives, how many analyses run at once, what uploads are accepted,
+and who may connect.
 
 In:  command-line values or test parameters; the environment (`FORMCHECK_DATA_DIR`, `XDG_DATA_HOME`).
 Out: a frozen `Settings` value that `server.app.create_app` takes.
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MB = 1024 * 1024
+# A set rarely lasts more than a few minutes; longer clips tie up a worker for a long time.
+DEFAULT_MAX_MINUTES = 15.0
 
 
 def default_data_dir() -> Path:
@@ -35,7 +38,13 @@ class Settings:
     data_dir: Path
     workers: int = 1
     max_upload_bytes: int = 500 * MB
+    max_duration_s: float = DEFAULT_MAX_MINUTES * 60
     allow_remote: bool = False
+    access_token: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.allow_remote and not self.access_token:
+            raise ValueError("a server that accepts remote clients needs an access token")
 
     @classmethod
     def default(cls) -> Settings:

@@ -13,6 +13,7 @@ Every connection is short-lived, so the API threads and the worker processes can
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sqlite3
@@ -26,6 +27,7 @@ from pathlib import Path
 STATUSES = ("queued", "running", "done", "failed")
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
 _SCHEMA_VERSION = 1
+_WRITE_CHECK_BYTES = 64 * 1024
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS analyses (
     id           TEXT PRIMARY KEY,
@@ -62,6 +64,13 @@ def new_id() -> str:
 def is_valid_id(analysis_id: str) -> bool:
     """True if the string has the shape of an analysis id (guards paths built from it)."""
     return bool(_ID_RE.match(analysis_id))
+
+
+def _owned(analysis_id: str, attempt: int | None) -> tuple[str, tuple]:
+    """WHERE clause for a row, limited to one run of it when `attempt` is given."""
+    if attempt is None:
+        return "id = ?", (analysis_id,)
+    return "id = ? AND attempts = ? AND status = 'running'", (analysis_id, attempt)
 
 
 @dataclass(frozen=True)
@@ -133,9 +142,13 @@ class Store:
         self.uploads_dir = self.data_dir / "uploads"
 
     def initialise(self) -> None:
-        """Create folders and schema; drop leftovers of interrupted uploads and deletions."""
+        """Create folders and schema; drop leftovers of interrupted uploads and deletions.
+
+        Raises OSError or sqlite3.Error when the folder cannot be written (read-only, disk full).
+        """
         self.analyses_dir.mkdir(parents=True, exist_ok=True)
         self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        self._check_writable()
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
@@ -146,6 +159,17 @@ class Store:
         for folder in self.analyses_dir.iterdir():
             if folder.is_dir() and is_valid_id(folder.name) and folder.name not in known:
                 shutil.rmtree(folder, ignore_errors=True)
+
+    def _check_writable(self) -> None:
+        """Write, sync and remove a small file, so a full or read-only disk shows up now."""
+        probe = self.uploads_dir / f".write-check-{new_id()}"
+        try:
+            with probe.open("wb") as fh:
+                fh.write(b"\0" * _WRITE_CHECK_BYTES)
+                fh.flush()
+                os.fsync(fh.fileno())
+        finally:
+            probe.unlink(missing_ok=True)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -226,22 +250,36 @@ class Store:
             ).fetchall()
         return [AnalysisRow.from_sql(r) for r in rows]
 
-    def mark_running(self, analysis_id: str) -> bool:
-        """Queued -> running; False if the analysis is gone."""
+    def mark_running(self, analysis_id: str) -> int | None:
+        """Queued -> running; returns the attempt number (1, 2, ...), None if the analysis is gone.
+
+        Later writes of that run pass `attempt`, so a stale run can never overwrite a newer one.
+        """
+        with self._connect() as db:
+            row = db.execute(
+                "UPDATE analyses SET status = 'running', progress = 0, error = NULL,"
+                " attempts = attempts + 1, updated_at = ? WHERE id = ? RETURNING attempts",
+                (now_iso(), analysis_id),
+            ).fetchone()
+        return int(row["attempts"]) if row else None
+
+    def requeue(self, analysis_id: str) -> bool:
+        """Running -> queued (for a retry); False if the analysis is gone or not running."""
         with self._connect() as db:
             cur = db.execute(
-                "UPDATE analyses SET status = 'running', progress = 0, error = NULL,"
-                " attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                "UPDATE analyses SET status = 'queued', progress = 0, updated_at = ?"
+                " WHERE id = ? AND status = 'running'",
                 (now_iso(), analysis_id),
             )
         return cur.rowcount == 1
 
-    def set_progress(self, analysis_id: str, progress: float) -> bool:
-        """Store progress of a running analysis; False if the analysis is gone."""
+    def set_progress(self, analysis_id: str, progress: float, attempt: int | None = None) -> bool:
+        """Store progress of a running analysis; False if it is gone (or taken over)."""
+        where, args = _owned(analysis_id, attempt)
         with self._connect() as db:
             cur = db.execute(
-                "UPDATE analyses SET progress = ?, updated_at = ? WHERE id = ?",
-                (min(max(progress, 0.0), 1.0), now_iso(), analysis_id),
+                f"UPDATE analyses SET progress = ?, updated_at = ? WHERE {where}",
+                (min(max(progress, 0.0), 1.0), now_iso(), *args),
             )
         return cur.rowcount == 1
 
@@ -252,29 +290,32 @@ class Store:
         rounded_reps: int | None,
         rounding: bool | None,
         duration_s: float | None,
+        attempt: int | None = None,
     ) -> bool:
         """Running -> done with the summary columns the history shows."""
+        where, args = _owned(analysis_id, attempt)
         with self._connect() as db:
             cur = db.execute(
                 "UPDATE analyses SET status = 'done', progress = 1, error = NULL, rep_count = ?,"
-                " rounded_reps = ?, rounding = ?, duration_s = ?, updated_at = ? WHERE id = ?",
+                f" rounded_reps = ?, rounding = ?, duration_s = ?, updated_at = ? WHERE {where}",
                 (
                     rep_count,
                     rounded_reps,
                     None if rounding is None else int(rounding),
                     duration_s,
                     now_iso(),
-                    analysis_id,
+                    *args,
                 ),
             )
         return cur.rowcount == 1
 
-    def mark_failed(self, analysis_id: str, error: str) -> bool:
-        """Any state -> failed with a readable reason."""
+    def mark_failed(self, analysis_id: str, error: str, attempt: int | None = None) -> bool:
+        """Any state (or the given run) -> failed with a readable reason."""
+        where, args = _owned(analysis_id, attempt)
         with self._connect() as db:
             cur = db.execute(
-                "UPDATE analyses SET status = 'failed', error = ?, updated_at = ? WHERE id = ?",
-                (error, now_iso(), analysis_id),
+                f"UPDATE analyses SET status = 'failed', error = ?, updated_at = ? WHERE {where}",
+                (error, now_iso(), *args),
             )
         return cur.rowcount == 1
 

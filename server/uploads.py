@@ -2,11 +2,14 @@
 
 In:  a Starlette `Request` with a multipart/form-data body (file field `video`, small text fields).
 Out: `Upload` (path of the received file, original filename, size, text fields), or `UploadError`
-     with an HTTP status and a readable message. Partial files are removed on every failure.
+     with an HTTP status and a readable message (413 over the cap, 507 when the disk refuses the
+     write). Partial files are removed on every failure; an accepted file is synced to disk.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,12 +126,16 @@ async def receive_upload(request: Request, target: Path, max_bytes: int) -> Uplo
         raise UploadError(
             415, f"Send the video as multipart/form-data with a file field named '{FILE_FIELD}'."
         )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes + DRAIN_LIMIT_BYTES:
+        raise UploadError(413, _too_big(max_bytes))
     collector = _Collector(max_bytes)
     parser = MultipartParser(boundary, collector.callbacks())
     received = 0
     accepted = False
-    handle = await anyio.to_thread.run_sync(lambda: open(target, "wb"))  # noqa: SIM115
+    handle = None
     try:
+        handle = await anyio.to_thread.run_sync(lambda: open(target, "wb"))  # noqa: SIM115
         buffered = 0
         async for chunk in request.stream():
             received += len(chunk)
@@ -143,10 +150,11 @@ async def receive_upload(request: Request, target: Path, max_bytes: int) -> Uplo
                 await _flush(handle, collector)
                 buffered = 0
         if collector.too_big:
-            limit_mb = max_bytes / (1024 * 1024)
-            raise UploadError(413, f"The video is larger than the {limit_mb:.3g} MB upload limit.")
+            raise UploadError(413, _too_big(max_bytes))
         parser.finalize()
         await _flush(handle, collector)
+        # On disk before the analysis row that points at it is written.
+        await anyio.to_thread.run_sync(_sync, handle)
         if collector.filename is None:
             raise UploadError(
                 422, f"No video in the upload: add a file field named '{FILE_FIELD}'."
@@ -156,13 +164,35 @@ async def receive_upload(request: Request, target: Path, max_bytes: int) -> Uplo
         raise UploadError(400, "The upload was interrupted.") from exc
     except UploadError:
         raise
+    except OSError as exc:
+        raise UploadError(507, no_room_message(exc)) from exc
     except Exception as exc:
         raise UploadError(400, f"The upload is not valid multipart/form-data ({exc}).") from exc
     finally:
-        await anyio.to_thread.run_sync(handle.close)
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                await anyio.to_thread.run_sync(handle.close)
         if not accepted:
             target.unlink(missing_ok=True)
     return Upload(target, collector.filename, collector.file_size, collector.fields)
+
+
+def _too_big(max_bytes: int) -> str:
+    return f"The video is larger than the {max_bytes / (1024 * 1024):.3g} MB upload limit."
+
+
+def no_room_message(exc: OSError) -> str:
+    """Readable answer when the server cannot store something (disk full, quota, read-only)."""
+    reason = exc.strerror or exc.__class__.__name__
+    return (
+        f"The server could not store the video ({reason}). Its disk may be full: free some space "
+        "and try again."
+    )
+
+
+def _sync(handle) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
 
 
 async def _flush(handle, collector: _Collector) -> None:

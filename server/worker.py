@@ -4,7 +4,9 @@ In:  a `JobSpec` (which analysis, where the database and files are, the options)
 Out: report JSON, per-frame CSV, annotated MP4 (and a browser-playable copy of the input when needed)
      in the analysis folder; the row's status, progress and summary in SQLite.
 Outputs are written under temporary names and renamed at the end, so a job that is stopped halfway
-(server restart, deletion) never leaves a half-written result behind.
+(server restart, deletion) never leaves a half-written result behind. Every database write names
+the run (attempt number), so a stale run cannot overwrite a newer one; on Linux the process dies
+with the server, so a killed server leaves no analysis running on its own.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ PROGRESS_INTERVAL_S = 0.5
 INTERNAL_ERROR = (
     "The analysis stopped because of an internal error (details are in the server log)."
 )
+NOT_SAVED = (
+    "The results could not be saved ({reason}). The server's disk may be full: free some space "
+    "and upload the video again."
+)
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,10 @@ class _Stopped(Exception):
 class _Progress:
     """Throttled progress writer that also notices deletion and an orphaned worker."""
 
-    def __init__(self, store: Store, spec: JobSpec, scale: float) -> None:
+    def __init__(self, store: Store, spec: JobSpec, attempt: int, scale: float) -> None:
         self.store = store
         self.spec = spec
+        self.attempt = attempt
         self.scale = scale
         self.last = 0.0
 
@@ -62,8 +70,10 @@ class _Progress:
         if os.getppid() != self.spec.parent_pid:
             raise _Stopped("server went away")
         fraction = done / total if total else 0.0
-        if not self.store.set_progress(self.spec.analysis_id, fraction * self.scale):
-            raise _Stopped("analysis deleted")
+        if not self.store.set_progress(
+            self.spec.analysis_id, fraction * self.scale, attempt=self.attempt
+        ):
+            raise _Stopped("analysis deleted or taken over")
 
 
 def _summary_numbers(report: dict) -> tuple[int | None, int | None, bool | None, float | None]:
@@ -81,11 +91,28 @@ def _summary_numbers(report: dict) -> tuple[int | None, int | None, bool | None,
     return rep_count, rounded, bool(rounding), duration
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to kill this process when the server dies (even by SIGKILL); elsewhere the
+    progress callback notices the orphaning instead."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the server died before the request above took effect
+        os._exit(0)
+
+
 def run_job(spec: JobSpec) -> None:
     """Analyse one video and record the outcome; never raises."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server, which stops us
+    _die_with_parent(spec.parent_pid)
     store = Store(Path(spec.data_dir))
-    if not store.mark_running(spec.analysis_id):
+    attempt = store.mark_running(spec.analysis_id)
+    if not attempt:
         return
     folder = store.folder(spec.analysis_id)
     for leftover in folder.glob(".*.*"):  # from a run that was stopped halfway
@@ -98,7 +125,7 @@ def run_job(spec: JobSpec) -> None:
     try:
         from formcheck.pipeline import AnalysisOptions, analyze_video
 
-        progress = _Progress(store, spec, 0.9 if spec.transcode else 0.99)
+        progress = _Progress(store, spec, attempt, 0.9 if spec.transcode else 0.99)
         try:
             options = AnalysisOptions(exercise=spec.exercise, height_cm=spec.height_cm)
             report = analyze_video(
@@ -116,7 +143,9 @@ def run_job(spec: JobSpec) -> None:
         except FormcheckError as exc:
             message = str(exc) or exc.__class__.__name__
             store.mark_failed(
-                spec.analysis_id, message.replace(Path(spec.input_path).name, spec.filename)
+                spec.analysis_id,
+                message.replace(Path(spec.input_path).name, spec.filename),
+                attempt=attempt,
             )
             return
         if not temp["report.json"].exists():
@@ -126,12 +155,16 @@ def run_job(spec: JobSpec) -> None:
         for name, path in temp.items():
             if path.exists():
                 os.replace(path, folder / name)
-        store.mark_done(spec.analysis_id, *_summary_numbers(report))
+        store.mark_done(spec.analysis_id, *_summary_numbers(report), attempt=attempt)
     except _Stopped:
         pass
+    except OSError as exc:
+        traceback.print_exc(file=sys.stderr)
+        reason = exc.strerror or exc.__class__.__name__
+        store.mark_failed(spec.analysis_id, NOT_SAVED.format(reason=reason), attempt=attempt)
     except Exception:
         traceback.print_exc(file=sys.stderr)
-        store.mark_failed(spec.analysis_id, INTERNAL_ERROR)
+        store.mark_failed(spec.analysis_id, INTERNAL_ERROR, attempt=attempt)
     finally:
         for path in temp.values():
             path.unlink(missing_ok=True)
