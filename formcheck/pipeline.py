@@ -24,6 +24,14 @@ from .estimator import EstimatorConfig, PoseEstimator
 from .exercise import EXERCISES, detect_exercise
 from .kinematics import RawFrame, measure_frame, to_frame_angles
 from .neutral import Neutral, estimate_neutral, is_upright
+from .parallel import (
+    compact_back,
+    limit_heap_growth,
+    observe_chunks,
+    plan_chunks,
+    resolve_workers,
+    trim_heap,
+)
 from .pose import Pose
 from .reps import (
     DepthTracker,
@@ -54,6 +62,8 @@ class AnalysisOptions:
     spine: SpineParams = field(default_factory=SpineParams.load)
     rounding: RoundingRule = field(default_factory=lambda: load_rule())
     reps: RepRules = field(default_factory=RepRules)
+    # Parallel analysis: "auto" picks from the clip length and the CPU count; 1 is serial.
+    workers: int | str = "auto"
 
 
 def load_rule() -> RoundingRule:
@@ -99,16 +109,23 @@ class Analysis:
 def observe(
     source, estimator: PoseEstimator, params: SpineParams, progress: Progress | None, total: int
 ) -> list[Observation]:
-    """Pass one: pose, smoothing, view and back outline (both facings) for every frame."""
+    """Pass one: pose, smoothing, view and back outline (both facings) for every frame.
+
+    Frames may come downscaled by the decoder (`Frame.scale` < 1): landmarks stay in pixels of
+    the full frame, `source.info` gives its size."""
     smoother = PoseSmoother()
+    full = (source.info.width, source.info.height)
     out: list[Observation] = []
     for i, frame in enumerate(source):
-        pose, _bridged = smoother.update(frame.t, estimator(frame.image))
+        size = full if frame.scale != 1.0 else None
+        pose, _bridged = smoother.update(frame.t, estimator(frame.image, size, frame.index))
         if pose is None:
             out.append(Observation(frame.t, None, None, {}))
         else:
-            backs = {f: measure_back(pose, f, params) for f in (1, -1)}
-            out.append(Observation(frame.t, replace(pose, mask=None), frame_view(pose), backs))
+            backs = {f: compact_back(measure_back(pose, f, params)) for f in (1, -1)}
+            # The view is measured now, so world landmarks and the mask are not kept.
+            kept = replace(pose, mask=None, world=None)
+            out.append(Observation(frame.t, kept, frame_view(pose), backs))
         if progress is not None and (i % 10 == 0):
             progress(i + 1, max(total, i + 1))
     return out
@@ -117,7 +134,7 @@ def observe(
 def _smooth_spine(raws: list[RawFrame]) -> None:
     """Zero-phase smoothing of the outline inclinations (offline only)."""
     times = np.array([r.t for r in raws])
-    for name in ("pelvis_incl", "thoracolumbar_incl", "upper_thoracic_incl"):
+    for name in ("pelvis_incl", "thoracolumbar_incl", "upper_thoracic_incl", "back_bend", "thigh_incl"):
         vals = np.array([np.nan if (v := getattr(r, name)) is None else v for r in raws])
         sm = zero_phase(vals, times, cutoff_hz=4.0)
         for r, v in zip(raws, sm, strict=True):
@@ -241,12 +258,25 @@ def analyze_video(
         if out:
             Path(out).parent.mkdir(parents=True, exist_ok=True)
     total = info.frames + (info.frames if video_path else 0)
-    with PoseEstimator(EstimatorConfig(max_side=opts.max_side)) as est:
-        source = VideoSource(path)
-        obs = observe(source, est, opts.spine, progress, total)
+    limit_heap_growth()
+    config = EstimatorConfig(max_side=opts.max_side)
+    chunks = plan_chunks(info.frames, info.fps, resolve_workers(opts.workers))
+    obs = None
+    truncated = False
+    if len(chunks) > 1:
+        obs = observe_chunks(
+            path, info, chunks, opts.spine, estimator=config, progress=progress, total=total
+        )
+    if obs is None:
+        with PoseEstimator(config) as est:
+            source = VideoSource(path, max_side=opts.max_side, scaler="cv2")
+            obs = observe(source, est, opts.spine, progress, total)
+        truncated = source.truncated
+    trim_heap()  # the pose graphs are closed: give their memory back before the report peak
     analysis = analyze_observations(info, obs, opts)
+    del obs
     report = report_mod.build_report(analysis)
-    if source.truncated:
+    if truncated:
         report["summary"]["messages"].append(
             "The video file ends early (truncated); frames after the damage were not analysed."
         )

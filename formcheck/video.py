@@ -150,14 +150,21 @@ def _probe_container(path: Path, container: av.container.InputContainer) -> Vide
         raise InputError(
             f"{name}: unsupported frame size {w}x{h} (must be 1..{MAX_SIDE_PX} px a side). {_HINT}"
         )
-    first = None
+    first = second = None
     try:
-        first = next(container.decode(stream), None)
+        decoded = container.decode(stream)
+        first = next(decoded, None)
+        second = next(decoded, None) if first is not None else None
     except (av.FFmpegError, EOFError, ValueError) as exc:
-        log.debug("first frame of %s failed: %s", name, exc)
+        log.debug("first frames of %s failed: %s", name, exc)
     if first is None:
         raise InputError(
             f"{name}: no frame could be decoded ({codec}); the file is damaged or incomplete. {_HINT}"
+        )
+    if second is None:
+        raise InputError(
+            f"{name}: the video holds a single frame; a lift needs a clip of the whole movement. "
+            "Film the set and try again."
         )
     rotation = _norm_rotation(first.rotation)
     fps = _fps_of(stream)
@@ -180,11 +187,24 @@ def _probe_container(path: Path, container: av.container.InputContainer) -> Vide
 class VideoSource:
     """A video file. Iterate for `Frame`s; `truncated` says whether decoding ended early."""
 
-    def __init__(self, path: str | Path, *, max_side: int | None = None, prefetch: int = 8):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        max_side: int | None = None,
+        prefetch: int = 8,
+        scaler: str = "swscale",
+    ):
+        """max_side: downscale while decoding (in the prefetch thread). scaler: "swscale"
+        (FFmpeg's area filter from YUV, cheapest) or "cv2" (full RGB frame, then OpenCV
+        INTER_AREA: the pixels `PoseEstimator` gets when it downscales itself)."""
+        if scaler not in ("swscale", "cv2"):
+            raise ValueError(f"unknown scaler {scaler!r}")
         self.path = Path(path)
         self.info = probe(self.path)
         self.max_side = max_side
         self.prefetch = prefetch
+        self.scaler = scaler
         self.truncated = False
         self.frames_decoded = 0
 
@@ -208,6 +228,15 @@ class VideoSource:
             return w, h, 1.0
         scale = self.max_side / max(w, h)
         return max(2, round(w * scale)), max(2, round(h * scale)), scale
+
+    def _to_rgb(self, frame: av.VideoFrame) -> tuple[np.ndarray, float]:
+        """The decoded frame as RGB at the target size, and its scale."""
+        tw, th, scale = self._target_size(frame.width, frame.height)
+        if scale == 1.0 or self.scaler == "swscale":
+            image = frame.to_ndarray(format="rgb24", width=tw, height=th, interpolation="AREA")
+            return image, scale
+        full = frame.to_ndarray(format="rgb24")
+        return cv2.resize(full, (tw, th), interpolation=cv2.INTER_AREA), scale
 
     def _decode(self) -> Iterator[Frame]:
         info = self.info
@@ -238,8 +267,7 @@ class VideoSource:
                 if t <= last_t:  # missing or repeated timestamps: keep time moving forward
                     t = last_t + 1.0 / info.fps
                 last_t = t
-                tw, th, scale = self._target_size(frame.width, frame.height)
-                image = frame.to_ndarray(format="rgb24", width=tw, height=th, interpolation="AREA")
+                image, scale = self._to_rgb(frame)
                 rotation = _norm_rotation(frame.rotation) if frame.rotation else info.rotation
                 yield Frame(index, t, _rotate(image, rotation), scale)
                 index += 1
