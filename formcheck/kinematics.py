@@ -25,6 +25,15 @@ from .pose import LM, Pose
 from .spine import BackShape, inclination, trunk_axis
 from .spine import mid_point as _mid
 
+# Outline-derived measures that are smoothed over time: zero-phase offline, causally live.
+SMOOTHED_FIELDS: tuple[str, ...] = (
+    "pelvis_incl",
+    "thoracolumbar_incl",
+    "upper_thoracic_incl",
+    "back_bend",
+    "thigh_incl",
+)
+
 
 @dataclass
 class RawFrame:

@@ -28,7 +28,7 @@ from .angles import ANGLE_NAMES, FrameAngles
 from .assess import RepAssessment, RoundingRule, assess_rep, assess_set
 from .errors import InputError
 from .estimator import EstimatorConfig, PoseEstimator
-from .kinematics import RawFrame, measure_frame, to_frame_angles
+from .kinematics import SMOOTHED_FIELDS, RawFrame, measure_frame, to_frame_angles
 from .neutral import NeutralTracker
 from .pipeline import load_rule
 from .pose import Pose
@@ -38,17 +38,7 @@ from .spine import SpineParams, measure_back
 from .view import classify, frame_view
 
 # Outline measures filtered causally live (offline smooths the same ones zero-phase).
-FILTERED_FIELDS = tuple(
-    name
-    for name in (
-        "pelvis_incl",
-        "thoracolumbar_incl",
-        "upper_thoracic_incl",
-        "back_bend",
-        "thigh_incl",
-    )
-    if name in RawFrame.__dataclass_fields__
-)
+FILTERED_FIELDS = SMOOTHED_FIELDS
 _FEET = [27, 28, 29, 30, 31, 32]
 
 

@@ -22,7 +22,7 @@ from .assess import RepAssessment, RoundingRule, assess_rep, assess_set
 from .errors import NoPersonError, ViewError
 from .estimator import EstimatorConfig, PoseEstimator
 from .exercise import EXERCISES, detect_exercise
-from .kinematics import RawFrame, measure_frame, to_frame_angles
+from .kinematics import SMOOTHED_FIELDS, RawFrame, measure_frame, to_frame_angles
 from .neutral import Neutral, estimate_neutral, is_upright
 from .parallel import (
     compact_back,
@@ -134,7 +134,7 @@ def observe(
 def _smooth_spine(raws: list[RawFrame]) -> None:
     """Zero-phase smoothing of the outline inclinations (offline only)."""
     times = np.array([r.t for r in raws])
-    for name in ("pelvis_incl", "thoracolumbar_incl", "upper_thoracic_incl", "back_bend", "thigh_incl"):
+    for name in SMOOTHED_FIELDS:
         vals = np.array([np.nan if (v := getattr(r, name)) is None else v for r in raws])
         sm = zero_phase(vals, times, cutoff_hz=4.0)
         for r, v in zip(raws, sm, strict=True):
