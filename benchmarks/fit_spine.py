@@ -1,13 +1,18 @@
-"""Fit the spine-outline parameters on synthetic lifters with known angles.
+"""Fit the spine-outline parameters on synthetic lifters with known angles and on real clips.
 
 Usage: python benchmarks/fit_spine.py [--quick] [--out DIR] [--jobs N] [--no-search] [--dry-run]
+                                      [--footage DIR]
 
 Renders the "fit" split of the synthetic grid (other clothing and seeds than the accuracy
 benchmark), runs pose estimation once per clip and measures the back outline with every
 candidate set of stretch positions (sacrum, thoracolumbar, upper thoracic). For each candidate,
 `lumbar_gain` and `thoracic_gain` are the least-squares slopes through the origin of true
-against measured flexion (frames with a valid measure). The candidate with the lowest lumbar +
-hip error is kept only when it beats the default positions clearly (by MIN_GAIN_DEG).
+against measured flexion (frames with a valid measure), and its error is the lumbar + hip MAE.
+Candidates within TIE_DEG of the lowest error are equally good on rendered lifters (the target
+is 5 deg); among them the one that best separates the same-lifter pairs of real clips in
+--footage (peak lumbar flexion of the rounded clip above the lifter's other clips, PAIRS) wins.
+Without the footage, the default positions stay unless another candidate beats them by
+MIN_GAIN_DEG.
 Writes models/spine.json and its copy formcheck/data/spine.json:
 {"params": SpineParams fields, "rule": RoundingRule fields, "fitted": provenance and errors}.
 """
@@ -34,10 +39,19 @@ from _synthgrid import GridClip, load_truth, mae, make_grid, render_cached, run_
 from formcheck.spine import SpineParams  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+FOOTAGE = ROOT.parent / "shared" / "footage"
 OUTPUTS = (ROOT / "models" / "spine.json", ROOT / "formcheck" / "data" / "spine.json")
 # A searched candidate replaces the default stretch positions only if it lowers the summed
 # lumbar + hip MAE by at least this much (degrees).
 MIN_GAIN_DEG = 0.5
+# Candidates whose lumbar + hip MAE on rendered lifters is within this of the best are tied;
+# the real same-lifter pairs decide between them.
+TIE_DEG = 1.0
+# Same lifter: the rounded clip, and the clips of theirs that are not rounded.
+PAIRS = (
+    ("bichraix_bad005.mp4", ("bichraix_good004.mp4", "bichraix_bad006.mp4")),
+    ("tby66_0016r_1.mp4", ("tby66_0016c_1.mp4", "tby66_0016h_1.mp4")),
+)
 # The upper thoracic stretch only moves thoracic flexion (no target), so it is not searched.
 SACRUM = ((0.0, 0.22), (-0.05, 0.18), (0.05, 0.27))
 THORACOLUMBAR = ((0.38, 0.58), (0.32, 0.52), (0.44, 0.64))
@@ -56,21 +70,17 @@ def candidates(search: bool) -> list[SpineParams]:
     return out
 
 
-def measure_clip(clip: GridClip, folder: Path, params: list[SpineParams]) -> dict:
-    """One pose pass over the clip; per candidate, the measured hip, lumbar and thoracic flexion
-    (gains 1) from the normal analysis stages. Returns truth and measures as arrays."""
-    from formcheck.errors import FormcheckError
+def observe_candidates(path: Path, params: list[SpineParams]):
+    """One pose pass over a video; per candidate, the pass-one observations with the back
+    outline measured by that candidate. Returns the video info and the lists."""
     from formcheck.estimator import EstimatorConfig, PoseEstimator
-    from formcheck.pipeline import AnalysisOptions, Observation, analyze_observations
+    from formcheck.pipeline import AnalysisOptions, Observation
     from formcheck.smoothing import PoseSmoother
     from formcheck.spine import measure_back
     from formcheck.video import VideoSource
     from formcheck.view import frame_view
 
-    mp4, truth_path = render_cached(clip, folder)
-    truth = load_truth(truth_path)
-    n = len(truth["lumbar_flexion_deg"])
-    source = VideoSource(mp4)
+    source = VideoSource(path)
     obs: list[list] = [[] for _ in params]
     smoother = PoseSmoother()
     with PoseEstimator(EstimatorConfig(max_side=AnalysisOptions.max_side)) as est:
@@ -84,11 +94,24 @@ def measure_clip(clip: GridClip, folder: Path, params: list[SpineParams]) -> dic
                 obs[k].append(
                     Observation(frame.t, replace(pose, mask=None), frame_view(pose), backs)
                 )
+    return source.info, obs
+
+
+def measure_clip(clip: GridClip, folder: Path, params: list[SpineParams]) -> dict:
+    """Per candidate, the measured hip, lumbar and thoracic flexion (gains 1) of a rendered
+    clip from the normal analysis stages. Returns truth and measures as arrays."""
+    from formcheck.errors import FormcheckError
+    from formcheck.pipeline import AnalysisOptions, analyze_observations
+
+    mp4, truth_path = render_cached(clip, folder)
+    truth = load_truth(truth_path)
+    n = len(truth["lumbar_flexion_deg"])
+    info, obs = observe_candidates(mp4, params)
     measured = []
     for k, p in enumerate(params):
         opts = AnalysisOptions(spine=p)
         try:
-            analysis = analyze_observations(source.info, obs[k], opts)
+            analysis = analyze_observations(info, obs[k], opts)
         except FormcheckError:
             measured.append(None)
             continue
@@ -98,6 +121,32 @@ def measure_clip(clip: GridClip, folder: Path, params: list[SpineParams]) -> dic
             rows[name] = np.array(vals + [np.nan] * (n - len(vals)), dtype=float)
         measured.append(rows)
     return {"name": clip.name, "truth": truth, "measured": measured}
+
+
+def observe_footage(footage: Path, params: list[SpineParams]) -> dict[str, tuple] | None:
+    """Pass-one observations of the pair clips per candidate; None without the footage."""
+    names = sorted({n for rounded, others in PAIRS for n in (rounded, *others)})
+    if not all((footage / n).exists() for n in names):
+        return None
+    out = {}
+    for name in names:
+        out[name] = observe_candidates(footage / name, params)
+        print(f"  {name} observed")
+    return out
+
+
+def pair_margins(footage_obs: dict[str, tuple], k: int, params: SpineParams) -> list[float]:
+    """Per pair, peak lumbar flexion of the rounded clip minus the highest of the others."""
+    from formcheck.pipeline import AnalysisOptions, analyze_observations
+
+    def peak(name: str) -> float:
+        info, obs = footage_obs[name]
+        analysis = analyze_observations(info, obs[k], AnalysisOptions(spine=params))
+        peaks = [r.max_lumbar_flexion_deg for r in analysis.reps]
+        peaks = [p for p in peaks if p is not None]
+        return max(peaks) if peaks else float("nan")
+
+    return [peak(rounded) - max(peak(o) for o in others) for rounded, others in PAIRS]
 
 
 def _pooled(clips: list[dict], k: int, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -134,33 +183,45 @@ def evaluate(clips: list[dict], k: int, lumbar_gain: float, thoracic_gain: float
     return out
 
 
-def fit(clips: list[dict], params: list[SpineParams]) -> tuple[SpineParams, dict, dict]:
-    """Best candidate with fitted gains; its errors; the default candidate's errors (gains 1)."""
+def fit(
+    clips: list[dict], params: list[SpineParams], footage_obs: dict | None
+) -> tuple[SpineParams, dict, dict, list[float] | None]:
+    """Best candidate with fitted gains; its errors; the default candidate's errors (gains 1);
+    its margins on the real pairs (None without footage)."""
     before = evaluate(clips, 0, 1.0, 1.0)
     scored = []
     for k in range(len(params)):
         g_l = gain_through_origin(*_pooled(clips, k, "lumbar_flexion_deg"))
         g_t = gain_through_origin(*_pooled(clips, k, "thoracic_flexion_deg"))
         errs = evaluate(clips, k, g_l, g_t)
-        scored.append((errs["lumbar"] + errs["hip"], k, g_l, g_t, errs))
-    default = scored[0]
-    best = min(scored, key=lambda s: s[0])
-    if default[0] - best[0] < MIN_GAIN_DEG:
-        best = default
+        fitted = replace(params[k], lumbar_gain=round(g_l, 4), thoracic_gain=round(g_t, 4))
+        scored.append({"score": errs["lumbar"] + errs["hip"], "k": k, "p": fitted, "errs": errs})
+    lowest = min(s["score"] for s in scored)
+    if footage_obs is not None:
+        for s in scored:
+            if s["score"] <= lowest + TIE_DEG:
+                s["margins"] = pair_margins(footage_obs, s["k"], s["p"])
+        tied = [s for s in scored if "margins" in s]
+        best = max(tied, key=lambda s: min(s["margins"]))
+    else:
+        best = min(scored, key=lambda s: s["score"])
+        if scored[0]["score"] - best["score"] < MIN_GAIN_DEG:
+            best = scored[0]
     print(
         f"\n{'sacrum':>13s} {'thoracolumbar':>13s} {'upper thor.':>13s} "
-        f"{'g_lumbar':>8s} {'g_thor':>7s} {'lumbar':>7s} {'hip':>6s} {'thor':>6s}"
+        f"{'g_lumbar':>8s} {'g_thor':>7s} {'lumbar':>7s} {'hip':>6s} {'thor':>6s}  pair margins"
     )
-    for _score, k, g_l, g_t, errs in sorted(scored, key=lambda s: s[0])[:8]:
-        p = params[k]
+    for s in sorted(scored, key=lambda s: s["score"])[:8]:
+        p, errs = s["p"], s["errs"]
+        margins = " ".join(f"{m:5.1f}" for m in s.get("margins", []))
         print(
             f"{str(p.sacrum):>13s} {str(p.thoracolumbar):>13s} {str(p.upper_thoracic):>13s} "
-            f"{g_l:8.3f} {g_t:7.3f} {errs['lumbar']:7.2f} {errs['hip']:6.2f} "
-            f"{errs['thoracic']:6.2f}" + ("  (default positions)" if k == 0 else "")
+            f"{p.lumbar_gain:8.3f} {p.thoracic_gain:7.3f} {errs['lumbar']:7.2f} {errs['hip']:6.2f} "
+            f"{errs['thoracic']:6.2f}  {margins:11s}"
+            + ("  (default positions)" if s["k"] == 0 else "")
+            + ("  <- chosen" if s is best else "")
         )
-    _, k, g_l, g_t, after = best
-    chosen = replace(params[k], lumbar_gain=round(g_l, 4), thoracic_gain=round(g_t, 4))
-    return chosen, before, after
+    return best["p"], before, best["errs"], best.get("margins")
 
 
 def current_rule() -> dict:
@@ -176,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (at most 2)")
     ap.add_argument("--no-search", action="store_true", help="fit the gains only")
     ap.add_argument("--dry-run", action="store_true", help="print, do not write spine.json")
+    ap.add_argument("--footage", type=Path, default=FOOTAGE, help="real clips with LABELS.tsv")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     grid = make_grid(quick=args.quick, split="fit")
@@ -191,7 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if tmp is not None:
             tmp.cleanup()
-    chosen, before, after = fit(clips, params)
+    footage_obs = observe_footage(args.footage, params)
+    if footage_obs is None:
+        print(f"no footage in {args.footage}: choosing on rendered lifters alone")
+    chosen, before, after, margins = fit(clips, params, footage_obs)
     print(f"\nbefore (default parameters): {before}")
     print(f"after  (fitted parameters):  {after}")
     print(f"chosen: {chosen}")
@@ -207,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             "clips": len(grid),
             "mae_before": before,
             "mae_after": after,
+            "pair_margins_deg": None if margins is None else [round(m, 1) for m in margins],
         },
     }
     if not args.dry_run:

@@ -1,9 +1,9 @@
 """Assess stage: findings per rep and per set.
 
 In:  reps (`Rep`), per-frame angles (`FrameAngles`) and depth, a `RoundingRule`.
-Out: `RepAssessment` per rep (peak lumbar flexion beyond neutral and when, hip flexion range,
-     lumbar share of the bend, rounding yes/no with severity, tempo, load moment arm) and
-     set-level findings (form breaking down across reps).
+Out: `RepAssessment` per rep (peak lumbar flexion beyond neutral at the bottom and when, hip
+     flexion range, lumbar share of the bend, rounding yes/no with severity, tempo, load moment
+     arm) and set-level findings (form breaking down across reps).
 
 Flags are coaching cues, not diagnoses: there is no validated injury threshold for lumbar
 flexion. The rule: at the bottom of the rep (the most loaded part of a hinge), sustained for
@@ -129,10 +129,11 @@ def assess_rep(
     thor = _series(frames, "thoracic_flexion_deg")[idx]
     d = depth[idx]
     loaded = np.isfinite(d) & (d >= rule.loaded_depth)
-    loaded_lumbar = np.where(loaded, lumbar, np.nan)
-    coverage = float(np.isfinite(loaded_lumbar).sum() / max(loaded.sum(), 1))
+    coverage = float(np.isfinite(np.where(loaded, lumbar, np.nan)).sum() / max(loaded.sum(), 1))
+    bottom = np.isfinite(d) & (d >= max(rule.loaded_depth, rule.bottom_fraction * rep.peak_depth))
 
-    peak = _sustained_peak(t, loaded_lumbar, rule.min_duration_s)
+    # The peak is read where the rule judges (the bottom), so the number and the verdict agree.
+    peak = _sustained_peak(t, np.where(bottom, lumbar, np.nan), rule.min_duration_s)
     max_lumbar, max_lumbar_t = peak if peak is not None else (None, None)
     max_hip = _nanmax(hip)
     hip_range = float(np.nanmax(hip) - np.nanmin(hip)) if np.isfinite(hip).sum() > 1 else None
@@ -145,7 +146,6 @@ def assess_rep(
 
     findings: list[Finding] = []
     bend = _series(frames, "back_bend_deg")[idx]
-    bottom = np.isfinite(d) & (d >= max(rule.loaded_depth, rule.bottom_fraction * rep.peak_depth))
     flexed = np.where(np.isfinite(lumbar), lumbar >= rule.threshold_deg, True)
     bowed = np.nan_to_num(bend, nan=-1e9) >= rule.back_bend_deg
     runs = _sustained_runs(t, bottom & flexed & bowed, rule.min_duration_s)

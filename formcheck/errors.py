@@ -17,3 +17,7 @@ class NoPersonError(FormcheckError):
 
 class ViewError(FormcheckError):
     """The camera view does not allow the measurement (for example filmed from the front)."""
+
+
+class CrowdError(FormcheckError):
+    """More than one person is in view for most of the clip."""

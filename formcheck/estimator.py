@@ -46,6 +46,9 @@ class EstimatorConfig:
 
 
 _CHECK_POINTS = (11, 12, 23, 24, 25, 26)
+# A second person whose box is at least this share of the largest one's counts as another lifter
+# in view rather than someone in the background.
+PEER_AREA_RATIO = 0.35
 # The detection graph: the BlazePose person detector alone. Its keypoints 0 and 2 are the hip and
 # shoulder centres.
 _DETECTION_GRAPH = """
@@ -102,8 +105,28 @@ def _set_threads(config, ext, threads: int) -> None:
             node.options.Extensions[ext].delegate.xnnpack.num_threads = threads
 
 
+@dataclass
+class Person:
+    """One person the detector found: score, box area (share of the image), and the hip and
+    shoulder centres in the pixels of the image it was given."""
+
+    score: float
+    area: float
+    hip: np.ndarray
+    shoulder: np.ndarray
+
+
+def count_people(people: list[Person], min_area_ratio: float = PEER_AREA_RATIO) -> int:
+    """People of comparable size to the largest one (someone far in the background is left
+    out)."""
+    if not people:
+        return 0
+    largest = people[0].area
+    return sum(1 for p in people if p.area >= min_area_ratio * largest)
+
+
 class Detector:
-    """The BlazePose person detector alone: RGB image -> (hip, shoulder) centres or None.
+    """The BlazePose person detector alone: RGB image -> every `Person` found.
     Thread-safe, so several trackers (chunks of one video) can share it."""
 
     def __init__(self, threads: int, min_score: float) -> None:
@@ -128,15 +151,24 @@ class Detector:
             },
         )
 
-    def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    def __call__(self, image: np.ndarray) -> list[Person]:
+        """Every person found, largest first."""
         with self._lock:
-            found = self._graph.process(image).detections
-        if not found:
-            return None
-        best = max(found, key=lambda d: d.score[0] if d.score else 0.0)
-        kp = best.location_data.relative_keypoints
+            found = self._graph.process(image).detections or []
         h, w = image.shape[:2]
-        return np.array([kp[0].x * w, kp[0].y * h]), np.array([kp[2].x * w, kp[2].y * h])
+        people = []
+        for d in found:
+            kp = d.location_data.relative_keypoints
+            box = d.location_data.relative_bounding_box
+            people.append(
+                Person(
+                    score=d.score[0] if d.score else 0.0,
+                    area=box.width * box.height,
+                    hip=np.array([kp[0].x * w, kp[0].y * h]),
+                    shoulder=np.array([kp[2].x * w, kp[2].y * h]),
+                )
+            )
+        return sorted(people, key=lambda p: -p.area)
 
     def close(self) -> None:
         self._graph.close()
@@ -168,6 +200,8 @@ class PoseEstimator:
                 self._landmarker = self._make(static=True, segmentation=False)
         self._count = 0
         self.restarts = 0
+        # People of comparable size the last verification saw; None on frames not verified.
+        self.people: int | None = None
 
     def _make(self, static: bool, segmentation: bool | None = None):
         seg = self.config.segmentation if segmentation is None else segmentation
@@ -205,6 +239,7 @@ class PoseEstimator:
         pose = Pose.from_mediapipe(self._pose.process(small), size)
         position = self._count if index is None else index
         self._count += 1
+        self.people = None
         every = self.config.verify_every
         if every > 0 and position % every == every - 1:
             pose = self._verify(small, size, pose)
@@ -221,12 +256,17 @@ class PoseEstimator:
             return pose
         if self._detector is None:
             return pose
-        found = self._detector(small)
-        if found is None:
+        people = self._detector(small)
+        self.people = count_people(people)
+        if not people:
             return pose
-        sx, sy = size[0] / small.shape[1], size[1] / small.shape[0]
-        hip, shoulder = (p * (sx, sy) for p in found)
-        if pose is None or centre_disagreement(pose, hip, shoulder) > self.config.max_disagreement:
+        scale = np.array([size[0] / small.shape[1], size[1] / small.shape[0]])
+        if pose is None:
+            return self._restart(small, size)
+        # The tracked person is checked against the detection nearest to it, so a second person
+        # in view does not make the tracker jump between the two.
+        gap = min(centre_disagreement(pose, p.hip * scale, p.shoulder * scale) for p in people)
+        if gap > self.config.max_disagreement:
             return self._restart(small, size)
         return pose
 

@@ -19,7 +19,7 @@ import numpy as np
 from . import report as report_mod
 from .angles import FrameAngles
 from .assess import RepAssessment, RoundingRule, assess_rep, assess_set
-from .errors import NoPersonError, ViewError
+from .errors import CrowdError, NoPersonError, ViewError
 from .estimator import EstimatorConfig, PoseEstimator
 from .exercise import EXERCISES, detect_exercise
 from .kinematics import SMOOTHED_FIELDS, RawFrame, measure_frame, to_frame_angles
@@ -50,6 +50,10 @@ from .view import FrameView, ViewEstimate, estimate_view, frame_view
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 MIN_POSE_FRACTION = 0.2
+# Two people of comparable size in more than this share of the checked frames: the clip is
+# refused, since one track and one mask cannot be kept on one lifter.
+CROWDED_FRACTION = 0.5
+MIN_CROWD_CHECKS = 3
 # A clip whose trunk leans this far in its deepest tenth of frames is counted as a hinge.
 HINGE_MIN_LEAN_DEG = 45.0
 
@@ -88,6 +92,8 @@ class Observation:
     pose: Pose | None
     view: FrameView | None
     backs: dict[int, BackShape | None]
+    # People of comparable size in view, on frames where the tracking was checked (else None).
+    people: int | None = None
 
 
 @dataclass
@@ -119,13 +125,14 @@ def observe(
     for i, frame in enumerate(source):
         size = full if frame.scale != 1.0 else None
         pose, _bridged = smoother.update(frame.t, estimator(frame.image, size, frame.index))
+        people = getattr(estimator, "people", None)
         if pose is None:
-            out.append(Observation(frame.t, None, None, {}))
+            out.append(Observation(frame.t, None, None, {}, people))
         else:
             backs = {f: compact_back(measure_back(pose, f, params)) for f in (1, -1)}
             # The view is measured now, so world landmarks and the mask are not kept.
             kept = replace(pose, mask=None, world=None)
-            out.append(Observation(frame.t, kept, frame_view(pose), backs))
+            out.append(Observation(frame.t, kept, frame_view(pose), backs, people))
         if progress is not None and (i % 10 == 0):
             progress(i + 1, max(total, i + 1))
     return out
@@ -191,6 +198,14 @@ def analyze_observations(
         raise NoPersonError(
             f"{Path(info.path).name}: no person found in {len(obs) - len(with_pose)} of {len(obs)} "
             "frames. Film the whole body from the side, in good light, and try again."
+        )
+    checked = [o.people for o in obs if o.people is not None]
+    crowded = sum(1 for n in checked if n >= 2)
+    if len(checked) >= MIN_CROWD_CHECKS and crowded > CROWDED_FRACTION * len(checked):
+        raise CrowdError(
+            f"{Path(info.path).name}: more than one person is in view for most of the clip "
+            f"({crowded} of {len(checked)} checked frames); formcheck follows one lifter. Film "
+            "one person at a time, or crop the video to the lifter, and try again."
         )
     view = estimate_view([o.view for o in with_pose if o.view is not None])
     if view.kind == "front":

@@ -126,26 +126,21 @@ def _dorsal_depths(
         mask, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
     )
     inside = vals >= 0.5
+    n = len(r)
+    k = np.arange(n)
     zero = int(np.searchsorted(r, 0.0))
+    # The run of body nearest the origin (the lower index on a tie) ...
+    start = np.argmin(np.where(inside, np.abs(k - zero), n + 1), axis=1)
+    # ... and its last pixel: one before the first outside pixel past the start.
+    after = ~inside & (k[None, :] >= start[:, None])
+    edge = np.argmax(after, axis=1) - 1
+    found = inside.any(axis=1) & after.any(axis=1)  # no edge when the body runs off the ray
+    rows = np.flatnonzero(found)
+    j = edge[rows]
+    v0, v1 = vals[rows, j], vals[rows, j + 1]
+    frac = (v0 - 0.5) / np.maximum(v0 - v1, 1e-6)
     depths = np.full(len(origins), np.nan)
-    for i in range(len(origins)):
-        row = inside[i]
-        if not row.any():
-            continue
-        if row[zero]:
-            start = zero
-        else:
-            idx = np.flatnonzero(row)
-            start = idx[np.argmin(np.abs(idx - zero))]
-        j = start
-        n = len(row)
-        while j + 1 < n and row[j + 1]:
-            j += 1
-        if j + 1 >= n:
-            continue  # body runs off the end of the ray: no edge found
-        v0, v1 = vals[i, j], vals[i, j + 1]
-        frac = (v0 - 0.5) / max(v0 - v1, 1e-6)
-        depths[i] = r[j] + frac * (r[j + 1] - r[j])
+    depths[rows] = r[j] + frac * (r[j + 1] - r[j])
     return depths
 
 

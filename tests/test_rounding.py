@@ -48,11 +48,6 @@ BICHRAIX = ("bichraix_bad005.mp4", ("bichraix_good004.mp4", "bichraix_bad006.mp4
 TBY66 = ("tby66_0016r_1.mp4", ("tby66_0016c_1.mp4", "tby66_0016h_1.mp4"))
 LUMBAR = ("max_lumbar_flexion_deg", 5.0)
 BOW = ("max_back_bend_deg", 10.0)
-KNOWN_GAP = pytest.mark.xfail(
-    reason="known gap: the hips-high, stiff-legged clip (0016h_1) reads as much or more lumbar "
-    "flexion than the rounded one; only the back's bow separates them",
-    strict=False,
-)
 
 
 @pytest.mark.parametrize(
@@ -60,7 +55,7 @@ KNOWN_GAP = pytest.mark.xfail(
     [
         (*BICHRAIX, *LUMBAR),
         (*BICHRAIX, *BOW),
-        pytest.param(*TBY66, *LUMBAR, marks=KNOWN_GAP),
+        (*TBY66, *LUMBAR),
         (*TBY66, *BOW),
     ],
 )

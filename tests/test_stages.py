@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -16,6 +17,8 @@ import pytest
 
 from formcheck.angles import ANGLE_NAMES, FrameAngles
 from formcheck.assess import RoundingRule, assess_rep, assess_set
+from formcheck.errors import CrowdError
+from formcheck.estimator import Person, count_people
 from formcheck.exercise import EXERCISES, detect_exercise, stoop_squat_index
 from formcheck.kinematics import RawFrame, joint_angle, measure_frame, to_frame_angles
 from formcheck.neutral import DEFAULTS, NeutralTracker, estimate_neutral
@@ -917,3 +920,36 @@ def test_csv_has_one_row_per_frame(synthetic_analysis, tmp_path):
     assert lost[col["pose"]] == "0" and lost[col["lumbar_flexion_deg"]] == ""
     assert rows[1 + 30][col["pose"]] == "1" and rows[1 + 30][col["trunk_inclination_deg"]] != ""
     assert [float(r[col["t"]]) for r in rows[1:]] == sorted(float(r[col["t"]]) for r in rows[1:])
+
+
+# --------------------------------------------------------------------------- people in view
+
+
+def _person(area: float) -> Person:
+    return Person(score=0.9, area=area, hip=np.zeros(2), shoulder=np.zeros(2))
+
+
+def test_count_people_leaves_out_someone_far_in_the_background():
+    assert count_people([]) == 0
+    assert count_people([_person(0.20)]) == 1
+    assert count_people([_person(0.20), _person(0.03)]) == 1
+    assert count_people([_person(0.20), _person(0.15)]) == 2
+
+
+def test_two_people_in_most_checked_frames_is_refused():
+    info, obs = synthetic_observations()
+    crowded = [replace(o, people=2 if i % 6 == 5 else None) for i, o in enumerate(obs)]
+    with pytest.raises(CrowdError, match="more than one person"):
+        analyze_observations(info, crowded, AnalysisOptions(spine=SpineParams()))
+
+
+def test_a_second_person_passing_by_is_tolerated():
+    info, obs = synthetic_observations()
+    checked = [i for i in range(len(obs)) if i % 6 == 5]
+    passing = set(checked[: len(checked) // 4])
+    seen = [
+        replace(o, people=(2 if i in passing else 1) if i % 6 == 5 else None)
+        for i, o in enumerate(obs)
+    ]
+    analysis = analyze_observations(info, seen, AnalysisOptions(spine=SpineParams()))
+    assert len(analysis.reps) == 2
