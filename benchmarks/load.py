@@ -3,11 +3,11 @@
 In:  a real clip for the live clients (default ../shared/footage/tby66_0016r_1.mp4, looped) and
      clips to upload (default two short bichraix clips, uploaded again as each finishes); a local server is started on a
      free loopback port (two analysis workers) unless --url is given.
-Out: printed per live client: frames sent, answered, dropped by the server, unanswered, and
+Out: printed per live client (a new connection each round): frames sent, answered, dropped by the server, unanswered, and
      round-trip p50/p95/max; per upload: analysis duration and outcome; every error seen; the
      server's memory (RSS of the server process and of its analysis workers) over time.
 
-    python benchmarks/load.py                 # 4 clients at 15 fps + 2 uploads, 60 s
+    python benchmarks/load.py                 # 4 clients at 15 fps + 2 uploads, 60 s, 2 rounds
     python benchmarks/load.py --seconds 20 --clients 2
 It stops by itself: frames stop at --seconds, then unfinished analyses get a short grace period
 and are reported as unfinished. Targets: 0 errors and no unbounded memory growth.
@@ -194,26 +194,41 @@ def pct(values: list[float]) -> str:
 
 async def run(args, base: str, headers: dict, server_pid: int | None) -> int:
     frames = jpeg_frames(args.live_clip, args.fps)
-    start = time.perf_counter() + 3.0  # live sessions load their models before frame 0
-    end = start + args.seconds
+    began = time.perf_counter()
+    # Each round: clients connect, load their models (3 s), stream, stop and disconnect.
+    per_round = args.seconds / args.rounds
+    rounds = [(began + k * (per_round + 5.0) + 3.0, per_round) for k in range(args.rounds)]
+    end = rounds[-1][0] + per_round
     jobs: list[JobResult] = []
     memory: list[tuple] = []
     ws_url = base.replace("http", "ws", 1) + "/api/live"
-    tasks = [
-        live_client(ws_url, headers, frames, args.fps, start, end) for _ in range(args.clients)
-    ]
+    round_ends: list[float] = []
+
+    async def live_rounds() -> list[ClientResult]:
+        out: list[ClientResult] = []
+        for start, seconds in rounds:
+            while time.perf_counter() < start - 3.0:
+                await asyncio.sleep(0.1)
+            clients = [
+                live_client(ws_url, headers, frames, args.fps, start, start + seconds)
+                for _ in range(args.clients)
+            ]
+            out += await asyncio.gather(*clients)
+            round_ends.append(time.perf_counter() - began)
+        return out
+
     uploads = [
         uploader(base, headers, UPLOAD_CLIPS[i % len(UPLOAD_CLIPS)], end, args.grace, jobs)
         for i in range(args.uploads)
     ]
     sampler = memory_sampler(server_pid, end + args.grace, 5.0, memory)
-    results, *_ = await asyncio.gather(asyncio.gather(*tasks), *uploads, sampler)
+    results, *_ = await asyncio.gather(live_rounds(), *uploads, sampler)
 
     errors = [f"client {i}: {e}" for i, r in enumerate(results, 1) for e in r.errors]
     errors += [f"upload {j.clip}: {j.status} {j.error}" for j in jobs if j.status != "done"]
     print(
         f"\n{args.clients} live client(s) x {args.fps:g} fps + {args.uploads} upload(s), "
-        f"{args.seconds:g} s ({os.cpu_count()} cores)"
+        f"{args.seconds:g} s in {args.rounds} round(s) of live clients ({os.cpu_count()} cores)"
     )
     for i, r in enumerate(results, 1):
         unanswered = r.sent - r.answered
@@ -239,6 +254,13 @@ async def run(args, base: str, headers: dict, server_pid: int | None) -> int:
             f"  server RSS: {first:.0f} MB at start, {max(m[1] for m in memory):.0f} MB peak, "
             f"{last:.0f} MB at end"
         )
+        t_begin = 0.0
+        for k, t_end in enumerate(round_ends, 1):
+            during = [m[1] for m in memory if t_begin <= m[0] <= t_end] or [float("nan")]
+            print(
+                f"  server RSS peak in live round {k} ({t_begin:.0f}-{t_end:.0f} s): {max(during):.0f} MB"
+            )
+            t_begin = t_end
     print(f"  errors: {len(errors)}")
     for line in errors:
         print(f"    {line}")
@@ -271,6 +293,9 @@ def start_server(data_dir: Path, workers: int) -> tuple[subprocess.Popen, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="how long frames are sent")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="rounds of live clients (connect, stream, leave)"
+    )
     parser.add_argument("--clients", type=int, default=4, help="live WebSocket clients")
     parser.add_argument("--fps", type=float, default=15.0, help="frames per second per client")
     parser.add_argument("--uploads", type=int, default=2, help="analyses kept running")

@@ -31,6 +31,7 @@ import numpy as np
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 
+from formcheck.parallel import limit_heap_growth, trim_heap
 from server.api import EXERCISES, HEIGHT_RANGE_CM
 
 log = logging.getLogger(__name__)
@@ -187,6 +188,7 @@ async def _run(ws: WebSocket, exercise: str, height: float | None) -> None:
 
     loop = asyncio.get_running_loop()
     pool = _pool()
+    limit_heap_growth()  # frames pass between threads: keep them from fragmenting the heap
     config = LiveConfig(exercise=exercise, height_cm=height)
     # Loading the pose model takes a moment: do it beside the worker, not in its way.
     session = await asyncio.to_thread(LiveSession, config)
@@ -257,3 +259,4 @@ async def _run(ws: WebSocket, exercise: str, height: float | None) -> None:
     finally:
         receiver.cancel()
         await asyncio.to_thread(session.close)
+        trim_heap()  # the session's pose graph is gone: give its memory back to the system

@@ -11,6 +11,7 @@ with the server, so a killed server leaves no analysis running on its own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -32,6 +33,7 @@ NOT_SAVED = (
     "and upload the video again."
 )
 _PR_SET_PDEATHSIG = 1
+WORKER_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -106,10 +108,18 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(0)
 
 
+def _yield_to_live() -> None:
+    """Run below the server's priority: a lifter waiting for a live cue comes before an upload,
+    which only finishes a little later."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(WORKER_NICENESS)
+
+
 def run_job(spec: JobSpec) -> None:
     """Analyse one video and record the outcome; never raises."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server, which stops us
     _die_with_parent(spec.parent_pid)
+    _yield_to_live()
     store = Store(Path(spec.data_dir))
     attempt = store.mark_running(spec.analysis_id)
     if not attempt:
