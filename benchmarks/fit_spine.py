@@ -80,12 +80,15 @@ def observe_candidates(path: Path, params: list[SpineParams]):
     from formcheck.video import VideoSource
     from formcheck.view import frame_view
 
-    source = VideoSource(path)
+    # Decoded and downscaled as `analyze_video` does.
+    source = VideoSource(path, max_side=AnalysisOptions.max_side, scaler="cv2")
+    full = (source.info.width, source.info.height)
     obs: list[list] = [[] for _ in params]
     smoother = PoseSmoother()
     with PoseEstimator(EstimatorConfig(max_side=AnalysisOptions.max_side)) as est:
         for frame in source:
-            pose, _ = smoother.update(frame.t, est(frame.image))
+            size = full if frame.scale != 1.0 else None
+            pose, _ = smoother.update(frame.t, est(frame.image, size, frame.index))
             for k, p in enumerate(params):
                 if pose is None:
                     obs[k].append(Observation(frame.t, None, None, {}))

@@ -92,6 +92,8 @@ def _child_yardstick(path: str) -> dict:
 
 def _child_formcheck(path: str, workers: str) -> dict:
     """`analyze_video` with a JSON report only."""
+    import mediapipe  # noqa: F401  (imported before the clock starts, as in the yardstick)
+
     from formcheck.pipeline import AnalysisOptions, analyze_video
 
     w: int | str = workers if workers == "auto" else int(workers)

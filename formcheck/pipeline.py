@@ -54,6 +54,8 @@ MIN_POSE_FRACTION = 0.2
 # refused, since one track and one mask cannot be kept on one lifter.
 CROWDED_FRACTION = 0.5
 MIN_CROWD_CHECKS = 3
+# XNNPACK threads for a clip analysed in one piece (more than two gain little on one frame).
+MAX_INFERENCE_THREADS = 2
 # A clip whose trunk leans this far in its deepest tenth of frames is counted as a hinge.
 HINGE_MIN_LEAN_DEG = 45.0
 
@@ -274,8 +276,9 @@ def analyze_video(
             Path(out).parent.mkdir(parents=True, exist_ok=True)
     total = info.frames + (info.frames if video_path else 0)
     limit_heap_growth()
+    workers = resolve_workers(opts.workers)
+    chunks = plan_chunks(info.frames, info.fps, workers)
     config = EstimatorConfig(max_side=opts.max_side)
-    chunks = plan_chunks(info.frames, info.fps, resolve_workers(opts.workers))
     obs = None
     truncated = False
     if len(chunks) > 1:
@@ -283,7 +286,9 @@ def analyze_video(
             path, info, chunks, opts.spine, estimator=config, progress=progress, total=total
         )
     if obs is None:
-        with PoseEstimator(config) as est:
+        # In one piece, the cores that chunks would use side by side work inside each frame.
+        serial = replace(config, threads=min(workers, MAX_INFERENCE_THREADS))
+        with PoseEstimator(serial) as est:
             source = VideoSource(path, max_side=opts.max_side, scaler="cv2")
             obs = observe(source, est, opts.spine, progress, total)
         truncated = source.truncated

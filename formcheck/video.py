@@ -78,6 +78,25 @@ def downscale(image: np.ndarray, max_side: int | None) -> tuple[np.ndarray, floa
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
+def _shrink_yuv420(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
+    """A planar 4:2:0 frame shrunk plane by plane (INTER_AREA), then converted to RGB: the
+    colour conversion runs on the small frame only (a third of the cost at 1080p)."""
+    w, h = frame.width, frame.height
+    planes = frame.to_ndarray(format="yuv420p")  # Y rows, then U and V (each h/4 rows of w)
+    y = planes[:h]
+    u = planes[h : h + h // 4].reshape(h // 2, w // 2)
+    v = planes[h + h // 4 :].reshape(h // 2, w // 2)
+    half = (width // 2, height // 2)
+    small = np.concatenate(
+        [
+            cv2.resize(y, (width, height), interpolation=cv2.INTER_AREA),
+            cv2.resize(u, half, interpolation=cv2.INTER_AREA).reshape(height // 4, width),
+            cv2.resize(v, half, interpolation=cv2.INTER_AREA).reshape(height // 4, width),
+        ]
+    )
+    return cv2.cvtColor(small, cv2.COLOR_YUV2RGB_I420)
+
+
 def _rotate(image: np.ndarray, rotation: int) -> np.ndarray:
     """Apply a display rotation (degrees counter-clockwise, multiple of 90)."""
     k = (rotation // 90) % 4
@@ -196,8 +215,9 @@ class VideoSource:
         scaler: str = "swscale",
     ):
         """max_side: downscale while decoding (in the prefetch thread). scaler: "swscale"
-        (FFmpeg's area filter from YUV, cheapest) or "cv2" (full RGB frame, then OpenCV
-        INTER_AREA: the pixels `PoseEstimator` gets when it downscales itself)."""
+        (FFmpeg's area filter from YUV) or "cv2" (OpenCV INTER_AREA: planar 4:2:0 video is
+        shrunk plane by plane and converted to RGB small, the cheapest; other pixel formats are
+        converted to RGB at full size first, as `PoseEstimator` does when it downscales)."""
         if scaler not in ("swscale", "cv2"):
             raise ValueError(f"unknown scaler {scaler!r}")
         self.path = Path(path)
@@ -235,6 +255,8 @@ class VideoSource:
         if scale == 1.0 or self.scaler == "swscale":
             image = frame.to_ndarray(format="rgb24", width=tw, height=th, interpolation="AREA")
             return image, scale
+        if frame.format.name == "yuv420p" and not (frame.width | frame.height | tw | th) & 1:
+            return _shrink_yuv420(frame, tw, th), scale
         full = frame.to_ndarray(format="rgb24")
         return cv2.resize(full, (tw, th), interpolation=cv2.INTER_AREA), scale
 
