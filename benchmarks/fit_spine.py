@@ -227,10 +227,13 @@ def fit(
     return best["p"], before, best["errs"], best.get("margins")
 
 
-def current_rule() -> dict:
+def current_rule() -> tuple[dict, dict]:
+    """The rounding rule in use and the provenance of its fit (benchmarks/fit_rule.py), both
+    kept as they are: this script fits the outline, not the rule."""
     from formcheck.pipeline import load_rule
 
-    return asdict(load_rule())
+    old = json.loads(OUTPUTS[0].read_text()).get("fitted", {}) if OUTPUTS[0].exists() else {}
+    return asdict(load_rule()), {k: v for k, v in old.items() if k.startswith("rule_")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,9 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     cmd = "python benchmarks/fit_spine.py" + "".join(
         flag for flag, on in ((" --quick", args.quick), (" --no-search", args.no_search)) if on
     )
+    rule, rule_fit = current_rule()
     doc = {
         "params": asdict(chosen),
-        "rule": current_rule(),
+        "rule": rule,
         "fitted": {
             "date": datetime.date.today().isoformat(),
             "command": cmd,
@@ -276,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             "mae_before": before,
             "mae_after": after,
             "pair_margins_deg": None if margins is None else [round(m, 1) for m in margins],
+            **rule_fit,
         },
     }
     if not args.dry_run:
