@@ -112,31 +112,34 @@ def test_max_side_downscales(tmp_path):
     assert same.shape == (100, 50, 3) and scale == 1.0
 
 
-def _coloured(i: int) -> np.ndarray:
+def _coloured(i: int, w: int = W, h: int = H) -> np.ndarray:
     """A colourful frame: smooth gradients in every channel, shifting with i."""
-    y, x = np.mgrid[0:H, 0:W]
-    img = np.stack([x * 255 // W, y * 255 // H, (x + y) * 127 // (W + H) + 8 * i], axis=-1)
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.stack([x * 255 // w, y * 255 // h, (x + y) * 127 // (w + h) + 8 * i], axis=-1)
     return img.astype(np.uint8)
 
 
-def test_plane_by_plane_shrink_matches_shrinking_the_rgb_frame(tmp_path):
-    """The cheap 4:2:0 path gives the pixels of an RGB conversion followed by INTER_AREA."""
+@pytest.mark.parametrize(("size", "small"), [((160, 120), (80, 60)), ((324, 244), (162, 122))])
+def test_plane_by_plane_shrink_matches_shrinking_the_rgb_frame(tmp_path, size, small):
+    """The cheap 4:2:0 path gives the pixels of an RGB conversion followed by INTER_AREA, also
+    for sizes whose chroma planes do not fill whole rows of the frame's width."""
     path = tmp_path / "colour.mp4"
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
         stream.options = {"crf": "12"}
         for i in range(5):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(_coloured(i), format="rgb24")):
+            image = av.VideoFrame.from_ndarray(_coloured(i, *size), format="rgb24")
+            for packet in stream.encode(image):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
     with av.open(str(path)) as container:
         decoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    frames = list(VideoSource(path, max_side=80, scaler="cv2"))
+    frames = list(VideoSource(path, max_side=small[0], scaler="cv2"))
     assert len(frames) == len(decoded) == 5
     for frame, full in zip(frames, decoded, strict=True):
-        expected = cv2.resize(full, (80, 60), interpolation=cv2.INTER_AREA)
+        expected = cv2.resize(full, small, interpolation=cv2.INTER_AREA)
         assert frame.image.shape == expected.shape and frame.scale == pytest.approx(0.5)
         diff = np.abs(frame.image.astype(int) - expected.astype(int))
         assert diff.mean() < 3.0 and diff.max() <= 8
