@@ -207,8 +207,7 @@ async def run(args, base: str, headers: dict, server_pid: int | None) -> int:
     async def live_rounds() -> list[ClientResult]:
         out: list[ClientResult] = []
         for start, seconds in rounds:
-            while time.perf_counter() < start - 3.0:
-                await asyncio.sleep(0.1)
+            await asyncio.sleep(max(0.0, start - 3.0 - time.perf_counter()))
             clients = [
                 live_client(ws_url, headers, frames, args.fps, start, start + seconds)
                 for _ in range(args.clients)

@@ -121,7 +121,7 @@ def count_people(people: list[Person], min_area_ratio: float = PEER_AREA_RATIO) 
     out)."""
     if not people:
         return 0
-    largest = people[0].area
+    largest = max(p.area for p in people)
     return sum(1 for p in people if p.area >= min_area_ratio * largest)
 
 
@@ -152,7 +152,7 @@ class Detector:
         )
 
     def __call__(self, image: np.ndarray) -> list[Person]:
-        """Every person found, largest first."""
+        """Every person found."""
         with self._lock:
             found = self._graph.process(image).detections or []
         h, w = image.shape[:2]
@@ -168,7 +168,7 @@ class Detector:
                     shoulder=np.array([kp[2].x * w, kp[2].y * h]),
                 )
             )
-        return sorted(people, key=lambda p: -p.area)
+        return people
 
     def close(self) -> None:
         self._graph.close()

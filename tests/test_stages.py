@@ -933,6 +933,7 @@ def test_count_people_leaves_out_someone_far_in_the_background():
     assert count_people([]) == 0
     assert count_people([_person(0.20)]) == 1
     assert count_people([_person(0.20), _person(0.03)]) == 1
+    assert count_people([_person(0.03), _person(0.20)]) == 1
     assert count_people([_person(0.20), _person(0.15)]) == 2
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -46,17 +47,23 @@ def make_clip(
     times: list[float] | None = None,
     rotation: int | None = None,
     codec: str = "libx264",
+    image: Callable[[int], np.ndarray] = _image,
+    options: dict[str, str] | None = None,
 ) -> Path:
-    """Write a small test clip; `times` gives each frame's timestamp in seconds (VFR)."""
+    """Write a small test clip of `image(i)` frames; `times` gives each frame's timestamp in
+    seconds (VFR)."""
     tb = Fraction(1, 1000)
+    h, w = image(0).shape[:2]
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=fps)
-        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.codec_context.time_base = tb
+        if options:
+            stream.options = options
         if rotation is not None:
             stream.set_display_rotation(rotation)
         for i in range(n):
-            frame = av.VideoFrame.from_ndarray(_image(i), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(image(i), format="rgb24")
             frame.pts = round((times[i] if times else i / fps) / tb)
             frame.time_base = tb
             for packet in stream.encode(frame):
@@ -123,17 +130,9 @@ def _coloured(i: int, w: int = W, h: int = H) -> np.ndarray:
 def test_plane_by_plane_shrink_matches_shrinking_the_rgb_frame(tmp_path, size, small):
     """The cheap 4:2:0 path gives the pixels of an RGB conversion followed by INTER_AREA, also
     for sizes whose chroma planes do not fill whole rows of the frame's width."""
-    path = tmp_path / "colour.mp4"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
-        stream.options = {"crf": "12"}
-        for i in range(5):
-            image = av.VideoFrame.from_ndarray(_coloured(i, *size), format="rgb24")
-            for packet in stream.encode(image):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    path = make_clip(
+        tmp_path / "colour.mp4", n=5, image=lambda i: _coloured(i, *size), options={"crf": "12"}
+    )
     with av.open(str(path)) as container:
         decoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     frames = list(VideoSource(path, max_side=small[0], scaler="cv2"))
