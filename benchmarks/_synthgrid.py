@@ -16,7 +16,7 @@ import multiprocessing
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +44,9 @@ class GridClip:
         return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
-def make_grid(quick: bool = False, split: str = "eval") -> list[GridClip]:
-    """Body shapes x camera yaw x hinge kind, one rep each at 640x360 30 fps; facing alternates
-    so every yaw and kind is seen facing both ways."""
+def make_grid(quick: bool = False, split: str = "eval", fps: float = 30.0) -> list[GridClip]:
+    """Body shapes x camera yaw x hinge kind, one rep each at 640x360 (30 fps unless `fps`);
+    facing alternates so every yaw and kind is seen facing both ways."""
     clothing, seed0 = SPLITS[split]
     bodies, yaws = (QUICK_BODIES, QUICK_YAWS) if quick else (BODIES, YAWS)
     clips = []
@@ -64,7 +64,7 @@ def make_grid(quick: bool = False, split: str = "eval") -> list[GridClip]:
                     facing=facing,
                     width=640,
                     height=360,
-                    fps=30.0,
+                    fps=fps,
                     seed=seed,
                 )
                 clips.append(GridClip(f"{split}-{body}-{kind}-yaw{yaw:+.0f}-{facing}", spec))
@@ -142,9 +142,12 @@ def result_from_frames(
     return ClipResult(clip.name, s.body, s.yaw_deg, s.kind, s.facing, truth, measured)
 
 
-def analyse_clip(clip: GridClip, folder: Path, unfitted: bool = False) -> ClipResult:
+def analyse_clip(
+    clip: GridClip, folder: Path, unfitted: bool = False, every_frame: bool = False
+) -> ClipResult:
     """Render (cached) and analyse one clip with the normal pipeline: default options, or with
-    `unfitted` the built-in defaults instead of the shipped fitted parameter file."""
+    `unfitted` the built-in defaults instead of the shipped fitted parameter file; with
+    `every_frame` pose runs on every frame whatever the frame rate."""
     from formcheck.assess import RoundingRule
     from formcheck.pipeline import AnalysisOptions, analyze_video
     from formcheck.spine import SpineParams
@@ -154,6 +157,8 @@ def analyse_clip(clip: GridClip, folder: Path, unfitted: bool = False) -> ClipRe
     start = time.perf_counter()
     try:
         opts = AnalysisOptions(spine=SpineParams(), rounding=RoundingRule()) if unfitted else None
+        if every_frame:
+            opts = replace(opts or AnalysisOptions(), pose_hz=None)
         report = analyze_video(mp4, opts)
     except FormcheckError as exc:
         res = result_from_frames(clip, truth, [])

@@ -1,6 +1,7 @@
 """Accuracy of lumbar and hip flexion against synthetic ground truth.
 
-Usage: python benchmarks/accuracy.py [--quick] [--out DIR] [--jobs N] [--unfitted]
+Usage: python benchmarks/accuracy.py [--quick] [--out DIR] [--jobs N] [--unfitted] [--fps F]
+                                     [--every-frame]
 
 Renders a grid of synthetic lifters (body shape x camera yaw x flat / rounding hinge, one rep
 each, 640x360 30 fps, facing both ways), analyses every clip with the normal pipeline (default
@@ -10,6 +11,8 @@ coverage (share of frames with a value), the same error for the keypoint-only tr
 read as "hip flexion" (what keypoint-only tools report), the clip-level rounding confusion
 matrix and PASS/FAIL against the targets (lumbar and hip MAE <= 5 deg for |yaw| <= 15 deg,
 <= 8 deg at 30 deg). Renders are cached in --out (a temporary folder by default).
+`--fps 60` renders the grid at 60 fps, where pose runs on every second frame by default;
+`--every-frame` runs it on every frame, to compare.
 """
 
 from __future__ import annotations
@@ -147,9 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--unfitted", action="store_true", help="built-in defaults instead of spine.json"
     )
+    ap.add_argument("--fps", type=float, default=30.0, help="frame rate of the renders")
+    ap.add_argument(
+        "--every-frame", action="store_true", help="pose on every frame, whatever the rate"
+    )
     args = ap.parse_args(argv)
     start = time.perf_counter()
-    clips = make_grid(quick=args.quick, split="eval")
+    clips = make_grid(quick=args.quick, split="eval", fps=args.fps)
     tmp = None
     folder = args.out
     if folder is None:
@@ -159,7 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(clips)} synthetic clips in {folder}, {min(max(args.jobs, 1), 2)} job(s), {params}")
     try:
         results = run_many(
-            partial(analyse_clip, folder=folder, unfitted=args.unfitted), clips, args.jobs
+            partial(
+                analyse_clip, folder=folder, unfitted=args.unfitted, every_frame=args.every_frame
+            ),
+            clips,
+            args.jobs,
         )
         ok = print_tables(results)
     finally:

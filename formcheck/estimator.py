@@ -199,6 +199,7 @@ class PoseEstimator:
             else:
                 self._landmarker = self._make(static=True, segmentation=False)
         self._count = 0
+        self._blank: np.ndarray | None = None
         self.restarts = 0
         # People of comparable size the last verification saw; None on frames not verified.
         self.people: int | None = None
@@ -271,8 +272,14 @@ class PoseEstimator:
         return pose
 
     def _restart(self, small: np.ndarray, size: tuple[int, int]) -> Pose | None:
-        """Drop the track and detect afresh on this frame."""
-        self._pose.reset()
+        """Drop the track and detect afresh on this frame.
+
+        A blank frame makes the graph lose the track: the next frame is detected afresh and no
+        smoothing state carries over (same landmarks and mask as a reset graph), without the
+        ~100 ms a reset spends reopening the models."""
+        if self._blank is None or self._blank.shape != small.shape:
+            self._blank = np.zeros_like(small)
+        self._pose.process(self._blank)
         self.restarts += 1
         return Pose.from_mediapipe(self._pose.process(small), size)
 

@@ -28,14 +28,15 @@ import numpy as np
 
 from .estimator import Detector, EstimatorConfig, PoseEstimator
 from .spine import BackShape
-from .video import Frame, VideoInfo, VideoSource, _norm_rotation, _open_container, _rotate
+from .video import Frame, VideoInfo, VideoSource, _open_container
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 # A chunk shorter than this does not pay for its overlap and its model set-up.
-MIN_CHUNK_S = 6.0
-OVERLAP_S = 1.0
+MIN_CHUNK_S = 1.5
+# Tracking locks on at a chunk's first frame and the smoothers settle within ~0.25 s.
+OVERLAP_S = 0.5
 # Two chunks' poses of one frame closer than this (mean landmark distance in trunk lengths)
 # count as the same track.
 SEAM_AGREEMENT = 0.03
@@ -183,15 +184,21 @@ class ChunkSource(VideoSource):
     """The frames [warm, end) of a video, found by seeking; indexes and times as in a full pass."""
 
     def __init__(
-        self, path: str | Path, chunk: Chunk, table: list[int], *, max_side: int | None = None
+        self,
+        path: str | Path,
+        chunk: Chunk,
+        table: list[int],
+        *,
+        max_side: int | None = None,
+        stride: int = 1,
     ):
-        super().__init__(path, max_side=max_side, prefetch=4, scaler="cv2")
+        super().__init__(path, max_side=max_side, prefetch=4, scaler="cv2", stride=stride)
         self.chunk = chunk
         self.table = table
         self.mismatch = False
 
     def _decode(self) -> Iterator[Frame]:
-        chunk, table, info = self.chunk, self.table, self.info
+        chunk, table = self.chunk, self.table
         index_of = {p: i for i, p in enumerate(table)}
         expected = chunk.warm
         with _open_container(self.path) as container:
@@ -213,9 +220,7 @@ class ChunkSource(VideoSource):
                     if index != expected:
                         self.mismatch = True  # a frame went missing
                         return
-                    image, scale = self._to_rgb(frame)
-                    rotation = _norm_rotation(frame.rotation) if frame.rotation else info.rotation
-                    yield Frame(index, frame.pts * tb - t0, _rotate(image, rotation), scale)
+                    yield self._frame(frame, index, frame.pts * tb - t0)
                     expected += 1
                     if expected >= chunk.stop:
                         return
@@ -253,6 +258,7 @@ def observe_chunks(
     params,
     *,
     estimator: EstimatorConfig,
+    stride: int = 1,
     progress: Progress | None = None,
     total: int | None = None,
 ) -> list | None:
@@ -276,7 +282,7 @@ def observe_chunks(
         detector = Detector(estimator.threads, estimator.min_detection_confidence)
 
     def run(chunk: Chunk) -> tuple[list, bool]:
-        source = ChunkSource(path, chunk, table, max_side=estimator.max_side)
+        source = ChunkSource(path, chunk, table, max_side=estimator.max_side, stride=stride)
         with PoseEstimator(estimator, detector) as est:
             obs = observe(source, est, params, shared.for_chunk(chunk), chunk.analysed)
         return obs, source.mismatch

@@ -22,6 +22,7 @@ from .assess import RepAssessment, RoundingRule, assess_rep, assess_set
 from .errors import CrowdError, NoPersonError, ViewError
 from .estimator import EstimatorConfig, PoseEstimator
 from .exercise import EXERCISES, detect_exercise
+from .keyframes import POSE_HZ, fill_between, pose_stride
 from .kinematics import SMOOTHED_FIELDS, RawFrame, measure_frame, to_frame_angles
 from .neutral import Neutral, estimate_neutral, is_upright
 from .parallel import (
@@ -70,6 +71,9 @@ class AnalysisOptions:
     reps: RepRules = field(default_factory=RepRules)
     # Parallel analysis: "auto" picks from the clip length and the CPU count; 1 is serial.
     workers: int | str = "auto"
+    # Pose inference rate: faster clips run pose on every n-th frame (see formcheck.keyframes);
+    # None runs it on every frame.
+    pose_hz: float | None = POSE_HZ
 
 
 def load_rule() -> RoundingRule:
@@ -96,6 +100,8 @@ class Observation:
     backs: dict[int, BackShape | None]
     # People of comparable size in view, on frames where the tracking was checked (else None).
     people: int | None = None
+    # False for a frame between keyframes: no pose inference, filled in by interpolation.
+    key: bool = True
 
 
 @dataclass
@@ -112,21 +118,30 @@ class Analysis:
     ssi: float | None
     body_height_px: float | None
     height_cm: float | None
+    # Frames that had pose inference; the others were interpolated between them.
+    pose_frames: int | None = None
 
 
 def observe(
     source, estimator: PoseEstimator, params: SpineParams, progress: Progress | None, total: int
 ) -> list[Observation]:
-    """Pass one: pose, smoothing, view and back outline (both facings) for every frame.
+    """Pass one: pose, smoothing, view and back outline (both facings) for every keyframe; the
+    frames between keyframes (given without image, see `VideoSource.stride`) interpolated.
 
     Frames may come downscaled by the decoder (`Frame.scale` < 1): landmarks stay in pixels of
     the full frame, `source.info` gives its size."""
     smoother = PoseSmoother()
     full = (source.info.width, source.info.height)
+    stride = getattr(source, "stride", 1)
     out: list[Observation] = []
     for i, frame in enumerate(source):
+        if frame.image is None:
+            out.append(Observation(frame.t, None, None, {}, key=False))
+            continue
         size = full if frame.scale != 1.0 else None
-        pose, _bridged = smoother.update(frame.t, estimator(frame.image, size, frame.index))
+        # Tracking checks count keyframes, so chunks and a serial run check the same frames.
+        detected = estimator(frame.image, size, frame.index // stride)
+        pose, _bridged = smoother.update(frame.t, detected)
         people = getattr(estimator, "people", None)
         if pose is None:
             out.append(Observation(frame.t, None, None, {}, people))
@@ -137,7 +152,7 @@ def observe(
             out.append(Observation(frame.t, kept, frame_view(pose), backs, people))
         if progress is not None and (i % 10 == 0):
             progress(i + 1, max(total, i + 1))
-    return out
+    return fill_between(out)
 
 
 def _smooth_spine(raws: list[RawFrame]) -> None:
@@ -252,6 +267,7 @@ def analyze_observations(
         ssi=ssi,
         body_height_px=stature,
         height_cm=opts.height_cm,
+        pose_frames=sum(1 for o in obs if o.key),
     )
 
 
@@ -279,17 +295,25 @@ def analyze_video(
     workers = resolve_workers(opts.workers)
     chunks = plan_chunks(info.frames, info.fps, workers)
     config = EstimatorConfig(max_side=opts.max_side)
+    stride = pose_stride(info.fps, opts.pose_hz)
     obs = None
     truncated = False
     if len(chunks) > 1:
         obs = observe_chunks(
-            path, info, chunks, opts.spine, estimator=config, progress=progress, total=total
+            path,
+            info,
+            chunks,
+            opts.spine,
+            estimator=config,
+            stride=stride,
+            progress=progress,
+            total=total,
         )
     if obs is None:
         # In one piece, the cores that chunks would use side by side work inside each frame.
         serial = replace(config, threads=min(workers, MAX_INFERENCE_THREADS))
         with PoseEstimator(serial) as est:
-            source = VideoSource(path, max_side=opts.max_side, scaler="cv2")
+            source = VideoSource(path, max_side=opts.max_side, scaler="cv2", stride=stride)
             obs = observe(source, est, opts.spine, progress, total)
         truncated = source.truncated
     trim_heap()  # the pose graphs are closed: give their memory back before the report peak

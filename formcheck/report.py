@@ -148,6 +148,7 @@ def build_report(analysis) -> dict:
         "video": {
             "fps": _r(info.fps, 3),
             "frames": len(analysis.frames),
+            "pose_frames": analysis.pose_frames,
             "width": info.width,
             "height": info.height,
             "duration_s": _r(max(duration, info.duration_s), 3),

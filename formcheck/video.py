@@ -50,11 +50,12 @@ class VideoInfo:
 
 @dataclass
 class Frame:
-    """One upright RGB frame. scale = image pixels per source pixel (below 1 when downscaled)."""
+    """One upright RGB frame. scale = image pixels per source pixel (below 1 when downscaled).
+    image is None for a frame a source decoded but did not convert (see `VideoSource.stride`)."""
 
     index: int
     t: float
-    image: np.ndarray
+    image: np.ndarray | None
     scale: float = 1.0
 
 
@@ -215,8 +216,11 @@ class VideoSource:
         max_side: int | None = None,
         prefetch: int = 8,
         scaler: str = "swscale",
+        stride: int = 1,
     ):
-        """max_side: downscale while decoding (in the prefetch thread). scaler: "swscale"
+        """max_side: downscale while decoding (in the prefetch thread). stride: only frames whose
+        index is a multiple of it are converted to RGB; the others come with `image` None (every
+        frame must still be decoded, but conversion is most of the cost). scaler: "swscale"
         (FFmpeg's area filter from YUV) or "cv2" (OpenCV INTER_AREA: planar 4:2:0 video is
         shrunk plane by plane and converted to RGB small, the cheapest; other pixel formats are
         converted to RGB at full size first, as `PoseEstimator` does when it downscales)."""
@@ -227,6 +231,7 @@ class VideoSource:
         self.max_side = max_side
         self.prefetch = prefetch
         self.scaler = scaler
+        self.stride = max(1, int(stride))
         self.truncated = False
         self.frames_decoded = 0
 
@@ -262,6 +267,14 @@ class VideoSource:
         full = frame.to_ndarray(format="rgb24")
         return cv2.resize(full, (tw, th), interpolation=cv2.INTER_AREA), scale
 
+    def _frame(self, frame: av.VideoFrame, index: int, t: float) -> Frame:
+        """The `Frame` of a decoded picture: upright RGB, or without image between strides."""
+        if index % self.stride:
+            return Frame(index, t, None)
+        image, scale = self._to_rgb(frame)
+        rotation = _norm_rotation(frame.rotation) if frame.rotation else self.info.rotation
+        return Frame(index, t, _rotate(image, rotation), scale)
+
     def _decode(self) -> Iterator[Frame]:
         info = self.info
         self.truncated = False
@@ -291,9 +304,7 @@ class VideoSource:
                 if t <= last_t:  # missing or repeated timestamps: keep time moving forward
                     t = last_t + 1.0 / info.fps
                 last_t = t
-                image, scale = self._to_rgb(frame)
-                rotation = _norm_rotation(frame.rotation) if frame.rotation else info.rotation
-                yield Frame(index, t, _rotate(image, rotation), scale)
+                yield self._frame(frame, index, t)
                 index += 1
                 self.frames_decoded = index
         finally:

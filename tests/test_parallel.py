@@ -20,9 +20,15 @@ def _kept(chunks: list[Chunk]) -> list[int]:
 
 
 def test_short_clip_runs_serially() -> None:
-    # 5 s at 30 fps: shorter than two minimum chunks.
-    chunks = plan_chunks(150, 30.0, workers=2)
-    assert chunks == [Chunk(0, 0, 0, 150, 150)]
+    # 2 s at 30 fps: shorter than two minimum chunks.
+    chunks = plan_chunks(60, 30.0, workers=2)
+    assert chunks == [Chunk(0, 0, 0, 60, 60)]
+
+
+def test_a_five_second_clip_is_split_in_two() -> None:
+    first, second = plan_chunks(150, 30.0, workers=2)
+    assert (first.start, first.end, second.start, second.end) == (0, 75, 75, 150)
+    assert second.warm == 75 - 15 and first.stop == 75 + 8
 
 
 def test_one_worker_is_serial_whatever_the_length() -> None:
