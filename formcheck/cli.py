@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .errors import FormcheckError
 from .exercise import EXERCISES
+from .keyframes import POSE_HZ
 
 
 def _outputs(arg: str | None, video: Path, many: bool, suffix: str) -> Path | None:
@@ -28,7 +29,9 @@ def _analyze_one(video: Path, args, many: bool, console) -> int:
     from .pipeline import AnalysisOptions, analyze_video
     from .report import human_summary
 
-    opts = AnalysisOptions(exercise=args.exercise, height_cm=args.height_cm)
+    opts = AnalysisOptions(
+        exercise=args.exercise, height_cm=args.height_cm, pose_hz=args.pose_hz or None
+    )
     paths = {
         "json_path": _outputs(args.json, video, many, ".json"),
         "csv_path": _outputs(args.csv, video, many, ".csv"),
@@ -82,6 +85,16 @@ def cmd_analyze(args) -> int:
     return status
 
 
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="formcheck",
@@ -96,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--exercise", default="auto", choices=("auto", *EXERCISES))
     a.add_argument(
         "--height-cm", type=float, default=None, help="lifter's height, for cm read-outs"
+    )
+    a.add_argument(
+        "--pose-hz",
+        type=_non_negative,
+        default=POSE_HZ,
+        help=f"pose inference rate; faster clips are interpolated between (default {POSE_HZ:g}, "
+        "0 = every frame)",
     )
     a.set_defaults(func=cmd_analyze)
 

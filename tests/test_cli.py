@@ -8,6 +8,7 @@ Out: each gives exit code 2 and exactly one readable line on stderr, never a tra
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import av
@@ -205,3 +206,17 @@ def test_two_people_in_view_are_refused_by_name(tmp_path):
     proc = run_cli("analyze", clip, "--json", tmp_path / "r.json")
     assert_one_clear_error(proc, "two lifters.mp4", "more than one person", "one person at a time")
     assert not (tmp_path / "r.json").exists()
+
+
+@needs_footage
+def test_pose_rate_option(tmp_path):
+    """--pose-hz sets how many frames get pose inference; the report says how many did."""
+    proc = run_cli("analyze", GOOD_SHORT, "--json", tmp_path / "r.json", "--pose-hz", "15")
+    video = _analysed(proc, tmp_path / "r.json")["video"]
+    assert video["fps"] == pytest.approx(30, abs=0.1)
+    assert video["pose_frames"] == math.ceil(video["frames"] / 2)
+    proc = run_cli("analyze", GOOD_SHORT, "--json", tmp_path / "all.json", "--pose-hz", "0")
+    video = _analysed(proc, tmp_path / "all.json")["video"]
+    assert video["pose_frames"] == video["frames"]
+    proc = run_cli("analyze", GOOD_SHORT, "--pose-hz", "fast")
+    assert proc.returncode == 2 and "--pose-hz" in proc.stderr and "Traceback" not in proc.stderr
