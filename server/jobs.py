@@ -126,6 +126,8 @@ class JobRunner:
             row = self.store.get(analysis_id)
             if row is None or row.status != "queued":
                 continue
+            with self._lock:
+                running = len(self._running) + 1
             spec = JobSpec(
                 analysis_id=row.id,
                 data_dir=str(self.store.data_dir),
@@ -135,6 +137,7 @@ class JobRunner:
                 height_cm=row.height_cm,
                 transcode=row.transcode,
                 parent_pid=os.getpid(),
+                cores=cores_per_job(running),
             )
             process = self._context.Process(
                 target=run_job, args=(spec,), name=f"formcheck-analysis-{row.id[:8]}"
@@ -145,6 +148,13 @@ class JobRunner:
                 process.start()
                 self._running[analysis_id] = process
             log.info("analysis %s started (%s)", analysis_id, row.filename)
+
+
+def cores_per_job(running: int) -> int:
+    """Cores an analysis starting now may use, with `running` analyses (itself included): an
+    upload alone uses every core; side by side, each splits its clip less (splitting costs extra
+    frames, which pays only on idle cores)."""
+    return max(1, (os.cpu_count() or 1) // max(1, running))
 
 
 def _exit_description(code: int | None) -> str:

@@ -48,6 +48,8 @@ class JobSpec:
     height_cm: float | None
     transcode: bool
     parent_pid: int
+    # Cores this analysis may use (see `jobs.cores_per_job`).
+    cores: int = 1
 
 
 class _Stopped(Exception):
@@ -137,7 +139,9 @@ def run_job(spec: JobSpec) -> None:
 
         progress = _Progress(store, spec, attempt, 0.9 if spec.transcode else 0.99)
         try:
-            options = AnalysisOptions(exercise=spec.exercise, height_cm=spec.height_cm)
+            options = AnalysisOptions(
+                exercise=spec.exercise, height_cm=spec.height_cm, workers=spec.cores
+            )
             report = analyze_video(
                 spec.input_path,
                 options,

@@ -370,3 +370,14 @@ def test_other_hosts_and_cross_site_writes_are_refused(server: ServerProcess) ->
         httpx.get(f"{server.url}/", headers={"Host": f"localhost:{server.port}"}).status_code == 200
     )
     assert httpx.get(f"{server.url}/docs").status_code == 200
+
+
+def test_an_upload_alone_uses_every_core_and_side_by_side_they_share() -> None:
+    import os
+
+    from server.jobs import cores_per_job
+
+    cores = os.cpu_count() or 1
+    assert cores_per_job(1) == cores
+    assert cores_per_job(2) == max(1, cores // 2)
+    assert cores_per_job(cores + 1) == 1 and cores_per_job(0) == cores
