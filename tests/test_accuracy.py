@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from formcheck.pipeline import analyze_video
+from formcheck.pipeline import AnalysisOptions, analyze_video
 from formcheck.synth import SynthSpec, render_clip
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,12 +20,13 @@ def _values(frames: list[dict], name: str) -> np.ndarray:
 
 
 def _clip(folder: Path, kind: str) -> dict:
-    """Render one rep (average body, true side view), analyse it; truth and report aligned."""
+    """Render one rep (average body, true side view), analyse it in one piece (the measurement
+    alone: splitting a clip is tested against this in test_parallel); truth and report aligned."""
     spec = SynthSpec(kind=kind, reps=1, body="average", yaw_deg=0.0, width=640, height=360)
     mp4, truth_path = folder / f"{kind}.mp4", folder / f"{kind}.json"
     render_clip(spec, mp4, truth_path)
     truth_doc = json.loads(truth_path.read_text())
-    report = analyze_video(mp4)
+    report = analyze_video(mp4, AnalysisOptions(workers=1))
     frames = report["frames"]
     truth = truth_doc["frames"]
     assert len(frames) == len(truth)

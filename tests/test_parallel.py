@@ -144,3 +144,21 @@ def test_chunked_equals_serial_on_a_real_clip() -> None:
         diff = np.abs(a - b)[~np.isnan(a)]
         assert diff.max() < 3.0, name
         assert np.percentile(diff, 95) < 1.0, name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mattiolato_Good_000001.mp4", "bichraix_bad008.mp4"])
+def test_short_clips_split_in_two_keep_the_serial_verdicts(name: str) -> None:
+    """A 3-5 s clip is split in two on a 2-core machine; its reps, verdicts and peaks stay."""
+    from formcheck.pipeline import AnalysisOptions, analyze_video
+
+    clip = FOOTAGE / name
+    if not clip.exists():
+        pytest.skip(f"{clip} missing")
+    serial = analyze_video(clip, AnalysisOptions(workers=1))
+    chunked = analyze_video(clip, AnalysisOptions(workers=2))
+    assert len(plan_chunks(len(serial["frames"]), serial["video"]["fps"], 2)) == 2
+    s, c = serial["summary"], chunked["summary"]
+    assert c["rep_count"] == s["rep_count"] == 1
+    assert c["rounding"] == s["rounding"]
+    assert c["peak_lumbar_flexion_deg"] == pytest.approx(s["peak_lumbar_flexion_deg"], abs=3.0)
