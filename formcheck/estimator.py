@@ -4,8 +4,9 @@ In:  RGB uint8 images (any size; downscaled to `max_side` for inference), option
      downscaled by the decoder (then give the full frame size) and the frame's index.
 Out: `Pose` with landmarks in full-frame pixels and the person mask at inference resolution,
      or None when no person is found.
-Tracking is checked every `verify_every` frames (by absolute frame index, so a video analysed in
-chunks is checked on the same frames as a serial run) by a fresh person detection.
+Tracking is checked every `verify_every` frames by a fresh person detection, counted by the index
+the caller gives (the keyframe number in a video, so a video analysed in chunks is checked on the
+same frames as a serial run).
 """
 
 from __future__ import annotations
@@ -225,8 +226,9 @@ class PoseEstimator:
         """Detect the pose in one RGB frame.
 
         full_size: (width, height) of the original frame when `image` is already downscaled;
-        landmarks are returned in its pixels. index: the frame's position in the video (it
-        decides which frames are verified); a running count when None.
+        landmarks are returned in its pixels. index: the frame's position among the frames this
+        tracker is given in a video (it decides which frames are verified); a running count
+        when None.
         """
         h, w = image.shape[:2]
         size = full_size or (w, h)
