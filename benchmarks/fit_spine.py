@@ -71,32 +71,19 @@ def candidates(search: bool) -> list[SpineParams]:
 
 
 def observe_candidates(path: Path, params: list[SpineParams]):
-    """One pose pass over a video; per candidate, the pass-one observations with the back
-    outline measured by that candidate. Returns the video info and the lists."""
+    """One pose pass over a video, decoded and sampled as `analyze_video` does in one piece;
+    per candidate, the pass-one observations with the back outline measured by that candidate.
+    Returns the video info and the lists."""
     from formcheck.estimator import EstimatorConfig, PoseEstimator
-    from formcheck.pipeline import AnalysisOptions, Observation
-    from formcheck.smoothing import PoseSmoother
-    from formcheck.spine import measure_back
-    from formcheck.video import VideoSource
-    from formcheck.view import frame_view
+    from formcheck.keyframes import pose_stride
+    from formcheck.pipeline import AnalysisOptions, observe_many
+    from formcheck.video import VideoSource, probe
 
-    # Decoded and downscaled as `analyze_video` does.
-    source = VideoSource(path, max_side=AnalysisOptions.max_side, scaler="cv2")
-    full = (source.info.width, source.info.height)
-    obs: list[list] = [[] for _ in params]
-    smoother = PoseSmoother()
-    with PoseEstimator(EstimatorConfig(max_side=AnalysisOptions.max_side)) as est:
-        for frame in source:
-            size = full if frame.scale != 1.0 else None
-            pose, _ = smoother.update(frame.t, est(frame.image, size, frame.index))
-            for k, p in enumerate(params):
-                if pose is None:
-                    obs[k].append(Observation(frame.t, None, None, {}))
-                    continue
-                backs = {f: measure_back(pose, f, p) for f in (1, -1)}
-                obs[k].append(
-                    Observation(frame.t, replace(pose, mask=None), frame_view(pose), backs)
-                )
+    max_side = AnalysisOptions.max_side
+    stride = pose_stride(probe(path).fps, AnalysisOptions.pose_hz)
+    source = VideoSource(path, max_side=max_side, scaler="cv2", stride=stride)
+    with PoseEstimator(EstimatorConfig(max_side=max_side)) as est:
+        obs = observe_many(source, est, params, None, 0)
     return source.info, obs
 
 

@@ -10,7 +10,7 @@ frame by frame (see `formcheck.live`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -130,13 +130,26 @@ def observe(
 
     Frames may come downscaled by the decoder (`Frame.scale` < 1): landmarks stay in pixels of
     the full frame, `source.info` gives its size."""
+    return observe_many(source, estimator, [params], progress, total)[0]
+
+
+def observe_many(
+    source,
+    estimator: PoseEstimator,
+    params: Sequence[SpineParams],
+    progress: Progress | None,
+    total: int,
+) -> list[list[Observation]]:
+    """`observe` with the back outline measured by each of `params`: one list of observations
+    per parameter set, from one pose pass (poses and views are shared between the lists)."""
     smoother = PoseSmoother()
     full = (source.info.width, source.info.height)
     stride = getattr(source, "stride", 1)
-    out: list[Observation] = []
+    outs: list[list[Observation]] = [[] for _ in params]
     for i, frame in enumerate(source):
         if frame.image is None:
-            out.append(Observation(frame.t, None, None, {}, key=False))
+            for out in outs:
+                out.append(Observation(frame.t, None, None, {}, key=False))
             continue
         size = full if frame.scale != 1.0 else None
         # Tracking checks count keyframes, so chunks and a serial run check the same frames.
@@ -144,15 +157,17 @@ def observe(
         pose, _bridged = smoother.update(frame.t, detected)
         people = getattr(estimator, "people", None)
         if pose is None:
-            out.append(Observation(frame.t, None, None, {}, people))
+            for out in outs:
+                out.append(Observation(frame.t, None, None, {}, people))
         else:
-            backs = {f: compact_back(measure_back(pose, f, params)) for f in (1, -1)}
             # The view is measured now, so world landmarks and the mask are not kept.
-            kept = replace(pose, mask=None, world=None)
-            out.append(Observation(frame.t, kept, frame_view(pose), backs, people))
+            kept, view = replace(pose, mask=None, world=None), frame_view(pose)
+            for out, p in zip(outs, params, strict=True):
+                backs = {f: compact_back(measure_back(pose, f, p)) for f in (1, -1)}
+                out.append(Observation(frame.t, kept, view, backs, people))
         if progress is not None and (i % 10 == 0):
             progress(i + 1, max(total, i + 1))
-    return fill_between(out)
+    return [fill_between(out) for out in outs]
 
 
 def _smooth_spine(raws: list[RawFrame]) -> None:
