@@ -18,6 +18,7 @@ import threading
 from collections import deque
 from multiprocessing.process import BaseProcess
 
+from formcheck.parallel import resolve_workers
 from server.storage import Store
 from server.worker import JobSpec, run_job
 
@@ -154,7 +155,7 @@ def cores_per_job(running: int) -> int:
     """Cores an analysis starting now may use, with `running` analyses (itself included): an
     upload alone uses every core; side by side, each splits its clip less (splitting costs extra
     frames, which pays only on idle cores)."""
-    return max(1, (os.cpu_count() or 1) // max(1, running))
+    return max(1, resolve_workers("auto") // max(1, running))
 
 
 def _exit_description(code: int | None) -> str:
