@@ -36,7 +36,7 @@ Progress = Callable[[int, int], None]
 # A chunk shorter than this does not pay for its overlap and its model set-up.
 MIN_CHUNK_S = 1.5
 # Tracking locks on at a chunk's first frame and the smoothers settle within ~0.25 s.
-OVERLAP_S = 0.5
+OVERLAP_S = 0.3
 # Two chunks' poses of one frame closer than this (mean landmark distance in trunk lengths)
 # count as the same track.
 SEAM_AGREEMENT = 0.03
@@ -85,12 +85,14 @@ def _libc():
         return None
 
 
-def limit_heap_growth(threshold: int = 256 * 1024) -> None:
-    """Serve blocks above `threshold` bytes (every decoded frame) straight from the system.
+def limit_heap_growth(threshold: int = 32 * 1024 * 1024) -> None:
+    """Fix glibc's mmap threshold at `threshold` bytes (process-wide; a no-op without glibc).
 
-    By default glibc raises this threshold after the first large block is freed, and from then
-    on frames handed between threads fragment the heap: resident memory of a long analysis
-    crept up by hundreds of MB. Process-wide; a no-op where glibc is absent."""
+    By default glibc moves the threshold up as large blocks are freed, and the trim threshold
+    with it; frames handed between threads then fragment the heap and resident memory of a long
+    analysis crept up by hundreds of MB. A fixed threshold keeps trimming on. It is set high:
+    every per-frame buffer (shrunk frame, mask) comes from the heap and is reused, since
+    mapping and unmapping each one cost about a tenth of an analysis' CPU time."""
     libc = _libc()
     if libc is not None and hasattr(libc, "mallopt"):
         libc.mallopt(_M_MMAP_THRESHOLD, threshold)
@@ -121,16 +123,26 @@ def plan_chunks(
     overlap_s: float = OVERLAP_S,
     min_chunk_s: float = MIN_CHUNK_S,
 ) -> list[Chunk]:
-    """Split `frames` into at most `workers` equal chunks of at least `min_chunk_s` seconds.
+    """Split `frames` into at most `workers` chunks of at least `min_chunk_s` seconds.
     Each chunk but the first warms up on the `overlap_s` seconds before it; each but the last
-    runs on for `overlap_s / 2` after it, where the seam is chosen. One chunk: run serially."""
+    runs on for `overlap_s / 2` after it, where the seam is chosen. The chunks analyse equal
+    numbers of frames (warm-up and run-on included), so they finish together. One chunk: run
+    serially."""
     frames = max(0, int(frames))
     fps = fps if fps and fps > 0 else 30.0
     min_frames = max(1, round(min_chunk_s * fps))
     count = max(1, min(workers, frames // min_frames))
     warm = max(0, round(overlap_s * fps))
     tail = max(0, round(0.5 * overlap_s * fps))
-    bounds = [round(k * frames / count) for k in range(count + 1)]
+    # Every chunk analyses `share` frames: the first keeps share - tail, the middle ones
+    # share - warm - tail, the last share - warm. Each keeps at least a third of an equal split.
+    share = (frames + (count - 1) * (warm + tail)) / count
+    even = frames / count
+    bounds = [0]
+    for k in range(1, count):
+        balanced = k * share - (k - 1) * warm - k * tail
+        bounds.append(round(min(max(balanced, (k - 1 / 3) * even), (k + 1 / 3) * even)))
+    bounds.append(frames)
     return [
         Chunk(
             k,

@@ -27,8 +27,10 @@ def test_short_clip_runs_serially() -> None:
 
 def test_a_five_second_clip_is_split_in_two() -> None:
     first, second = plan_chunks(150, 30.0, workers=2)
-    assert (first.start, first.end, second.start, second.end) == (0, 75, 75, 150)
-    assert second.warm == 75 - 15 and first.stop == 75 + 8
+    # 0.3 s of warm-up (9 frames) before the second chunk, 4 frames of run-on after the first.
+    assert (first.start, first.end, second.start, second.end) == (0, 78, 78, 150)
+    assert second.warm == 78 - 9 and first.stop == 78 + 4
+    assert abs(first.analysed - second.analysed) <= 1
 
 
 def test_one_worker_is_serial_whatever_the_length() -> None:
@@ -40,24 +42,28 @@ def test_chunks_cover_every_frame_once_in_order() -> None:
         chunks = plan_chunks(frames, fps, workers)
         assert len(chunks) == workers
         assert _kept(chunks) == list(range(frames))
-        sizes = [c.kept for c in chunks]
+        # Equal work: the first chunk keeps more frames, as it has no warm-up to analyse.
+        sizes = [c.analysed for c in chunks]
         assert max(sizes) - min(sizes) <= 1
+        assert chunks[0].kept > chunks[1].kept
 
 
 def test_chunks_warm_up_before_their_start_and_run_on_after_their_end() -> None:
     chunks = plan_chunks(1576, 60.0, workers=2, overlap_s=1.0)
     first, second = chunks
     assert first.warm == first.start == 0
-    assert first.end == second.start == 788
-    assert first.stop == 788 + 30  # the seam is chosen in [788, 818)
-    assert second.warm == 788 - 60
+    assert first.end == second.start == 803
+    assert first.stop == 803 + 30  # the seam is chosen in [803, 833)
+    assert second.warm == 803 - 60
     assert second.stop == second.end == 1576
-    assert second.analysed == second.kept + 60
+    assert second.analysed == second.kept + 60 == first.analysed
 
 
 def test_overlap_never_reaches_before_the_first_frame() -> None:
     chunks = plan_chunks(400, 30.0, workers=2, overlap_s=30.0, min_chunk_s=5.0)
     assert [c.warm for c in chunks] == [0, 0]
+    # Balancing such an overlap would leave a chunk empty: each keeps a third of its share.
+    assert _kept(chunks) == list(range(400)) and min(c.kept for c in chunks) >= 200 // 3
 
 
 def test_chunk_count_is_limited_by_minimum_chunk_length() -> None:
