@@ -152,6 +152,12 @@ class Detector:
             },
         )
 
+    def preload(self, shape: tuple[int, ...]) -> None:
+        """Load the model now, on a blank image of `shape` (the graph keeps no state between
+        images, so later results do not change)."""
+        with self._lock:
+            self._graph.process(np.zeros(shape, np.uint8))
+
     def __call__(self, image: np.ndarray) -> list[Person]:
         """Every person found."""
         with self._lock:
@@ -201,6 +207,7 @@ class PoseEstimator:
                 self._landmarker = self._make(static=True, segmentation=False)
         self._count = 0
         self._blank: np.ndarray | None = None
+        self._loading: threading.Thread | None = None
         self.restarts = 0
         # People of comparable size the last verification saw; None on frames not verified.
         self.people: int | None = None
@@ -216,6 +223,23 @@ class PoseEstimator:
             min_detection_confidence=self.config.min_detection_confidence,
             min_tracking_confidence=self.config.min_tracking_confidence,
         )
+
+    def preload(self, shape: tuple[int, ...]) -> None:
+        """Start loading the models in the background (~0.1 s, mostly on the first frame
+        otherwise), on a blank image of `shape` (the inference size): the caller meanwhile
+        opens and decodes its video. The next call waits for it. A blank frame leaves the
+        tracker as a new one (see `_restart`), so results do not change."""
+        if self._loading is None:
+            blank = np.zeros(shape, np.uint8)
+            self._loading = threading.Thread(
+                target=self._pose.process, args=(blank,), name="formcheck-preload", daemon=True
+            )
+            self._loading.start()
+
+    def _loaded(self) -> None:
+        if self._loading is not None:
+            self._loading.join()
+            self._loading = None
 
     def __call__(
         self,
@@ -239,6 +263,7 @@ class PoseEstimator:
             dims = (max(1, round(w * scale)), max(1, round(h * scale)))
             small = cv2.resize(image, dims, interpolation=cv2.INTER_AREA)
         small = np.ascontiguousarray(small)
+        self._loaded()
         pose = Pose.from_mediapipe(self._pose.process(small), size)
         position = self._count if index is None else index
         self._count += 1
@@ -286,6 +311,7 @@ class PoseEstimator:
         return Pose.from_mediapipe(self._pose.process(small), size)
 
     def close(self) -> None:
+        self._loaded()
         self._pose.close()
         if self._landmarker is not None:
             self._landmarker.close()

@@ -328,7 +328,10 @@ def analyze_video(
         # In one piece, the cores that chunks would use side by side work inside each frame.
         serial = replace(config, threads=min(workers, MAX_INFERENCE_THREADS))
         with PoseEstimator(serial) as est:
-            source = VideoSource(path, max_side=opts.max_side, scaler="cv2", stride=stride)
+            source = VideoSource(
+                path, max_side=opts.max_side, scaler="cv2", stride=stride, info=info
+            )
+            est.preload(source.image_shape)  # while the decoder opens the file
             obs = observe(source, est, opts.spine, progress, total)
         truncated = source.truncated
     trim_heap()  # the pose graphs are closed: give their memory back before the report peak

@@ -217,17 +217,19 @@ class VideoSource:
         prefetch: int = 8,
         scaler: str = "swscale",
         stride: int = 1,
+        info: VideoInfo | None = None,
     ):
         """max_side: downscale while decoding (in the prefetch thread). stride: only frames whose
         index is a multiple of it are converted to RGB; the others come with `image` None (every
         frame must still be decoded, but conversion is most of the cost). scaler: "swscale"
         (FFmpeg's area filter from YUV) or "cv2" (OpenCV INTER_AREA: planar 4:2:0 video is
         shrunk plane by plane and converted to RGB small, the cheapest; other pixel formats are
-        converted to RGB at full size first, as `PoseEstimator` does when it downscales)."""
+        converted to RGB at full size first, as `PoseEstimator` does when it downscales).
+        info: the file's `probe`, when the caller has it already."""
         if scaler not in ("swscale", "cv2"):
             raise ValueError(f"unknown scaler {scaler!r}")
         self.path = Path(path)
-        self.info = probe(self.path)
+        self.info = info or probe(self.path)
         self.max_side = max_side
         self.prefetch = prefetch
         self.scaler = scaler
@@ -249,6 +251,12 @@ class VideoSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """Shape of the images this source gives (upright, after downscaling)."""
+        tw, th, _ = self._target_size(self.info.width, self.info.height)
+        return th, tw, 3
 
     def _target_size(self, w: int, h: int) -> tuple[int, int, float]:
         if not self.max_side or max(w, h) <= self.max_side:

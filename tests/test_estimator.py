@@ -1,4 +1,5 @@
-"""Pose stage on real frames: a tracking restart detects afresh exactly as a new tracker does."""
+"""Pose stage on real frames: a tracking restart detects afresh exactly as a new tracker does,
+and preloading the models changes no pose."""
 
 from __future__ import annotations
 
@@ -34,3 +35,17 @@ def test_restart_gives_the_pose_and_mask_of_a_fresh_tracker() -> None:
             a, b = tracked(image), fresh(image)
             assert np.array_equal(a.landmarks, b.landmarks)
             assert np.array_equal(a.mask, b.mask)
+
+
+@pytest.mark.skipif(not CLIP.exists(), reason=f"{CLIP} missing")
+def test_preloading_the_models_leaves_the_poses_as_they_were() -> None:
+    source = VideoSource(CLIP, max_side=640, scaler="cv2")
+    frames = [f.image for f in source][:20]
+    assert source.image_shape == frames[0].shape
+    with PoseEstimator() as preloaded, PoseEstimator() as plain:
+        preloaded.preload(source.image_shape)
+        for index, image in enumerate(frames):  # a tracking check on frame 5 (and 11, 17)
+            a, b = preloaded(image, None, index), plain(image, None, index)
+            assert np.array_equal(a.landmarks, b.landmarks)
+            assert np.array_equal(a.mask, b.mask)
+        assert preloaded.restarts == plain.restarts
