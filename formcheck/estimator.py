@@ -225,8 +225,8 @@ class PoseEstimator:
         )
 
     def preload(self, shape: tuple[int, ...]) -> None:
-        """Start loading the models in the background (~0.1 s, mostly on the first frame
-        otherwise), on a blank image of `shape` (the inference size): the caller meanwhile
+        """Start loading the models in the background, on a blank image of `shape` (the
+        inference size), so the ~0.1 s the first frame would wait for runs while the caller
         opens and decodes its video. The next call waits for it. A blank frame leaves the
         tracker as a new one (see `_restart`), so results do not change."""
         if self._loading is None:
