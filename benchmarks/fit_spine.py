@@ -80,8 +80,9 @@ def observe_candidates(path: Path, params: list[SpineParams]):
     from formcheck.video import VideoSource, probe
 
     max_side = AnalysisOptions.max_side
-    stride = pose_stride(probe(path).fps, AnalysisOptions.pose_hz)
-    source = VideoSource(path, max_side=max_side, scaler="cv2", stride=stride)
+    info = probe(path)
+    stride = pose_stride(info.fps, AnalysisOptions.pose_hz)
+    source = VideoSource(path, max_side=max_side, scaler="cv2", stride=stride, info=info)
     with PoseEstimator(EstimatorConfig(max_side=max_side)) as est:
         obs = observe_many(source, est, params, None, 0)
     return source.info, obs
