@@ -21,6 +21,7 @@ import numpy as np
 
 from .angles import FrameAngles
 from .reps import Rep
+from .verdict import BackMeasures, Verdict, VerdictModel, Viewing, judge_rep
 
 
 @dataclass
@@ -32,6 +33,7 @@ class RoundingRule:
     bottom_fraction: float = 0.85  # "bottom" = frames at least this share of the rep's depth
     thoracic_threshold_deg: float = 20.0
     warn_deg: float = 10.0
+    verdict: VerdictModel = field(default_factory=VerdictModel)
 
     def severity(self, peak: float) -> str:
         if peak >= self.threshold_deg + 15:
@@ -48,6 +50,9 @@ class Finding:
     end_s: float
     severity: str
     message: str
+    # Phases of the rep the finding covers (setup, descent, bottom, ascent, lockout); the first
+    # is `phase`.
+    phases: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -56,6 +61,8 @@ class Finding:
             "end_s": round(self.end_s, 3),
             "severity": self.severity,
             "message": self.message,
+            "phase": self.phases[0] if self.phases else None,
+            "phases": list(self.phases),
         }
 
 
@@ -69,12 +76,19 @@ class RepAssessment:
     max_thoracic_flexion_deg: float | None
     max_back_bend_deg: float | None
     lumbar_share: float | None
-    rounding: bool
+    verdict: Verdict
     spine_coverage: float
     descent_s: float
     ascent_s: float
     findings: list[Finding] = field(default_factory=list)
     moment_arm: dict | None = None
+    bottom: BackMeasures = field(default_factory=BackMeasures)
+    phase_measures: dict[str, BackMeasures] = field(default_factory=dict)
+
+    @property
+    def rounding(self) -> bool | None:
+        """True rounded, False flat, None not judged."""
+        return self.verdict.rounding
 
 
 def _series(frames: list[FrameAngles], name: str) -> np.ndarray:
@@ -116,23 +130,70 @@ def _nanmax(a: np.ndarray) -> float | None:
     return float(np.nanmax(a)) if np.isfinite(a).any() else None
 
 
+def _measures(
+    t: np.ndarray,
+    sel: np.ndarray,
+    series: dict[str, np.ndarray],
+    min_s: float,
+    standing_bow: float | None,
+) -> BackMeasures:
+    """Peaks of the back's measures held for `min_s` over the frames in `sel`."""
+
+    def held(name: str) -> float | None:
+        peak = _sustained_peak(t, np.where(sel, series[name], np.nan), min_s)
+        return None if peak is None else peak[0]
+
+    bow = held("back_bend_deg")
+    traced = np.isfinite(series["back_bend_deg"]) & sel
+    return BackMeasures(
+        lumbar=held("lumbar_flexion_deg"),
+        bow=bow,
+        bow_change=None if bow is None or standing_bow is None else bow - standing_bow,
+        thoracic=held("thoracic_flexion_deg"),
+        coverage=float(traced.sum() / max(int(sel.sum()), 1)),
+    )
+
+
+def rep_phases(t: np.ndarray, d: np.ndarray, rep: Rep) -> np.ndarray:
+    """Phase of each frame inside a rep: bottom (within 0.08 of the rep's peak depth), descent
+    before it, ascent after it (as `formcheck.reps.frame_phases` labels them)."""
+    bottom = np.isfinite(d) & (d >= rep.peak_depth - 0.08)
+    return np.where(bottom, "bottom", np.where(t < rep.bottom_s, "descent", "ascent"))
+
+
 def assess_rep(
-    rep: Rep, frames: list[FrameAngles], depth: np.ndarray, rule: RoundingRule
+    rep: Rep,
+    frames: list[FrameAngles],
+    depth: np.ndarray,
+    rule: RoundingRule,
+    viewing: Viewing | None = None,
 ) -> RepAssessment:
-    """Measure one rep from its frames (those with start_s <= t <= end_s)."""
+    """Measure and judge one rep from its frames (those with start_s <= t <= end_s)."""
+    viewing = viewing or Viewing()
     times = np.array([f.t for f in frames])
     sel = (times >= rep.start_s) & (times <= rep.end_s)
     idx = np.flatnonzero(sel)
     t = times[idx]
-    lumbar = _series(frames, "lumbar_flexion_deg")[idx]
-    hip = _series(frames, "hip_flexion_deg")[idx]
-    thor = _series(frames, "thoracic_flexion_deg")[idx]
+    series = {
+        name: _series(frames, name)[idx]
+        for name in (
+            "lumbar_flexion_deg",
+            "hip_flexion_deg",
+            "thoracic_flexion_deg",
+            "back_bend_deg",
+        )
+    }
+    lumbar, hip, thor = (
+        series["lumbar_flexion_deg"],
+        series["hip_flexion_deg"],
+        series["thoracic_flexion_deg"],
+    )
     d = depth[idx]
     loaded = np.isfinite(d) & (d >= rule.loaded_depth)
     coverage = float(np.isfinite(np.where(loaded, lumbar, np.nan)).sum() / max(loaded.sum(), 1))
     bottom = np.isfinite(d) & (d >= max(rule.loaded_depth, rule.bottom_fraction * rep.peak_depth))
 
-    # The peak is read where the rule judges (the bottom), so the number and the verdict agree.
+    # The peak is read where the verdict is made (the bottom), so the number and the words agree.
     peak = _sustained_peak(t, np.where(bottom, lumbar, np.nan), rule.min_duration_s)
     max_lumbar, max_lumbar_t = peak if peak is not None else (None, None)
     max_hip = _nanmax(hip)
@@ -144,27 +205,38 @@ def assess_rep(
     if hip_range is not None and lumbar_range is not None and hip_range + lumbar_range > 1:
         share = lumbar_range / (hip_range + max(lumbar_range, 0.0))
 
+    standing_bow = viewing.standing_bow
+    at_bottom = _measures(t, bottom, series, rule.min_duration_s, standing_bow)
+    phase_of = rep_phases(t, d, rep)
+    by_phase = {
+        name: _measures(t, loaded & (phase_of == name), series, rule.min_duration_s, standing_bow)
+        for name in ("descent", "bottom", "ascent")
+    }
+    verdict = judge_rep(at_bottom, by_phase, viewing, rule.verdict)
+    max_bend = at_bottom.bow
+
     findings: list[Finding] = []
-    bend = _series(frames, "back_bend_deg")[idx]
-    flexed = np.where(np.isfinite(lumbar), lumbar >= rule.threshold_deg, True)
-    bowed = np.nan_to_num(bend, nan=-1e9) >= rule.back_bend_deg
-    runs = _sustained_runs(t, bottom & flexed & bowed, rule.min_duration_s)
-    bend_peak = _sustained_peak(t, np.where(bottom, bend, np.nan), rule.min_duration_s)
-    max_bend = bend_peak[0] if bend_peak is not None else None
-    rounding = bool(runs)
-    if rounding and max_lumbar is not None:
-        i0, i1 = runs[0][0], runs[-1][1]
+    if verdict.state == "rounded":
+        in_phases = np.isin(phase_of, verdict.phases) & loaded
+        span = t[in_phases] if in_phases.any() else t[bottom]
+        amount = (
+            f"lower back {max_lumbar:.0f} deg beyond neutral"
+            if max_lumbar is not None
+            else f"back bowed {max_bend:.0f} deg"
+        )
         findings.append(
             Finding(
                 "lumbar_rounding",
-                float(t[i0]),
-                float(t[i1]),
-                rule.severity(max_lumbar),
-                f"Back rounded at the bottom: lower back {max_lumbar:.0f} deg beyond neutral - "
-                "keep a flat back and push the hips back.",
+                float(span[0]),
+                float(span[-1]),
+                rule.severity(max_lumbar if max_lumbar is not None else rule.threshold_deg),
+                f"Lower back rounded ({', '.join(verdict.phases)}): {amount} - keep a flat back "
+                "and push the hips back.",
+                phases=list(verdict.phases),
             )
         )
-    max_thor = _nanmax(np.where(loaded, thor, np.nan))
+    judged = verdict.state != "not_judged" or verdict.reason == "ambiguous"
+    max_thor = _nanmax(np.where(loaded, thor, np.nan)) if judged else None
     if max_thor is not None and max_thor >= rule.thoracic_threshold_deg:
         j = int(np.nanargmax(np.where(loaded, thor, np.nan)))
         findings.append(
@@ -173,18 +245,19 @@ def assess_rep(
                 float(t[j]),
                 float(t[j]),
                 "low",
-                f"Upper back rounded {max_thor:.0f} deg - chest up, shoulders back.",
+                f"Upper back rounded {max_thor:.0f} deg ({phase_of[j]}) - chest up, shoulders "
+                "back.",
+                phases=[str(phase_of[j])],
             )
         )
-    if loaded.any() and coverage < 0.5:
+    if verdict.state == "not_judged" and verdict.reason != "ambiguous":
         findings.append(
             Finding(
                 "spine_unmeasured",
                 rep.start_s,
                 rep.end_s,
                 "info",
-                "The back could not be traced in most of this rep (occluded, oblique view or "
-                "poor light); lumbar flexion is not reported for it.",
+                verdict.message or "The back was not judged in this rep.",
             )
         )
     return RepAssessment(
@@ -196,11 +269,13 @@ def assess_rep(
         max_thoracic_flexion_deg=max_thor,
         max_back_bend_deg=max_bend,
         lumbar_share=share,
-        rounding=rounding,
+        verdict=verdict,
         spine_coverage=coverage,
         descent_s=rep.bottom_s - rep.start_s,
         ascent_s=rep.end_s - rep.bottom_s,
         findings=findings,
+        bottom=at_bottom,
+        phase_measures=by_phase,
     )
 
 
@@ -210,7 +285,7 @@ def assess_set(reps: list[RepAssessment]) -> list[Finding]:
     out: list[Finding] = []
     if not reps:
         return out
-    flags = [r.rounding for r in reps]
+    flags = [r.rounding is True for r in reps]
     if any(flags) and not flags[0]:
         first = flags.index(True)
         r = reps[first]

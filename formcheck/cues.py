@@ -156,8 +156,9 @@ def rep_summary(a: RepAssessment) -> Cue:
             text = f"Rep {n}: back rounded at the bottom"
         severity = next((f.severity for f in a.findings if f.code == "lumbar_rounding"), "medium")
         return Cue("rep_summary", text, severity, n)
-    if a.spine_coverage < 0.5 and a.max_lumbar_flexion_deg is None:
-        return Cue("rep_summary", f"Rep {n}: back not visible", "low", n)
+    if a.rounding is None:
+        hint = "film side-on" if a.verdict.reason == "oblique_view" else "back not clear"
+        return Cue("rep_summary", f"Rep {n}: not judged — {hint}", "low", n)
     return Cue("rep_summary", f"Rep {n}: flat back", "info", n)
 
 
@@ -169,6 +170,11 @@ def set_summary(reps: Sequence[RepAssessment], findings: Sequence[Finding] = ())
     rounded = [a for a in reps if a.rounding]
     head = f"Set done: {n} rep{'s' if n != 1 else ''}"
     if not rounded:
+        unjudged = sum(a.rounding is None for a in reps)
+        if unjudged:
+            return Cue(
+                "set_summary", f"{head}, back not judged on {unjudged} — film side-on", "info"
+            )
         return Cue("set_summary", f"{head}, back flat on every rep", "info")
     parts = [f"{head}, {len(rounded)} with a rounded back"]
     peaks = [a for a in rounded if a.max_lumbar_flexion_deg is not None]

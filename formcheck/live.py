@@ -35,6 +35,7 @@ from .pose import Pose
 from .reps import DepthTracker, Rep, RepCounter, RepRules, bend_signal
 from .smoothing import OneEuroFilter, PoseSmoother
 from .spine import SpineParams, measure_back
+from .verdict import Viewing, set_verdict
 from .view import classify, frame_view
 
 # Outline measures filtered causally live (offline smooths the same ones zero-phase).
@@ -185,6 +186,7 @@ class LiveSession:
         self._last_rep_end: float | None = None
         self.frames = 0
         self._last_t: float | None = None
+        self._yaw: float | None = None
 
     # -- per frame -------------------------------------------------------------------------
     def process_jpeg(self, data: bytes, t: float) -> LiveFrame:
@@ -211,6 +213,7 @@ class LiveSession:
         raw.bridged = bridged
         yaw = float(np.median(self._yaws)) if self._yaws else None
         spine_ok = yaw is not None and classify(yaw) == "side"
+        self._yaw = yaw
         if self.ready:
             self.neutral.update(raw)
         angles = to_frame_angles(
@@ -313,7 +316,13 @@ class LiveSession:
         recent = [(f, d) for f, d in self._buffer if f.t >= start - 0.5]
         frames = [f for f, _ in recent]
         depth = np.array([d for _, d in recent], dtype=float)
-        return assess_rep(rep, frames, depth, self.config.rounding)
+        return assess_rep(rep, frames, depth, self.config.rounding, self.viewing())
+
+    def viewing(self) -> Viewing:
+        """What the camera sees so far: the view from the recent yaw, the standing bow."""
+        yaw = self._yaw if self._yaw is not None else 90.0
+        neutral = self.neutral.neutral
+        return Viewing(classify(yaw), yaw, neutral.back_bend)
 
     def _check_set_end(self, t: float) -> None:
         end = self._last_rep_end
@@ -338,6 +347,8 @@ class LiveSession:
             "reps": [rep_record(a) for a in self.assessments],
             "rep_count": len(self.assessments),
             "rounded_reps": sum(1 for a in self.assessments if a.rounding),
+            "judged_reps": sum(1 for a in self.assessments if a.rounding is not None),
+            **set_verdict([a.verdict for a in self.assessments]).to_dict(),
             "cues": [cue.to_dict()] if cue else [],
             "neutral": self.neutral.neutral.to_dict(),
         }
@@ -361,7 +372,10 @@ def rep_record(a: RepAssessment) -> dict:
         "start_s": round(a.rep.start_s, 3),
         "end_s": round(a.rep.end_s, 3),
         "rounding": a.rounding,
-        "max_lumbar_flexion_deg": _round(a.max_lumbar_flexion_deg),
+        **a.verdict.to_dict(),
+        "max_lumbar_flexion_deg": _round(a.max_lumbar_flexion_deg)
+        if a.rounding is not None
+        else None,
         "max_hip_flexion_deg": _round(a.max_hip_flexion_deg),
     }
 

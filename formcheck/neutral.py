@@ -33,6 +33,8 @@ class Neutral:
     trunk_thigh: float
     source: str  # "standing" or "default"
     frames: int
+    # The back's bow standing (see spine.bow), absolute; None without standing frames.
+    back_bend: float | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -43,6 +45,7 @@ class Neutral:
             "lumbar_raw_deg": round(self.lumbar, 1),
             "thoracic_raw_deg": round(self.thoracic, 1),
             "trunk_thigh_raw_deg": round(self.trunk_thigh, 1),
+            "back_bend_deg": None if self.back_bend is None else round(self.back_bend, 1),
         }
 
 
@@ -80,6 +83,7 @@ def estimate_neutral(frames: list[RawFrame]) -> Neutral:
         trunk_thigh=tt if tt is not None else DEFAULTS["trunk_thigh"],
         source="standing",
         frames=len(spine_ok),
+        back_bend=_median([f.back_bend for f in spine_ok]),
     )
 
 

@@ -64,12 +64,14 @@ class Chunk:
 
 def compact_back(back: BackShape | None) -> BackShape | None:
     """Shrink what pass one keeps of a back outline (36k frames in 10 minutes at 60 fps): the
-    outline in single precision, without the depth profile (a diagnostic of `measure_back`
-    that no later stage reads)."""
+    outline and the depth profile in single precision, the profile's positions (the same for
+    every frame, `SpineParams.positions()`) dropped."""
     if back is None:
         return None
     back.outline = back.outline.astype(np.float32)
-    back.profile_s = back.profile_d = None
+    if back.profile_d is not None:
+        back.profile_d = back.profile_d.astype(np.float32)
+    back.profile_s = None
     return back
 
 

@@ -45,6 +45,7 @@ from .reps import (
 )
 from .smoothing import PoseSmoother, zero_phase
 from .spine import BackShape, SpineParams, measure_back
+from .verdict import VerdictModel, Viewing
 from .video import VideoInfo, VideoSource, probe
 from .view import FrameView, ViewEstimate, estimate_view, frame_view
 
@@ -83,10 +84,14 @@ def load_rule() -> RoundingRule:
     from .spine import PARAMS_PATH
 
     if PARAMS_PATH.exists():
-        data = json.loads(PARAMS_PATH.read_text()).get("rule", {})
-        return RoundingRule(
+        doc = json.loads(PARAMS_PATH.read_text())
+        data = doc.get("rule", {})
+        rule = RoundingRule(
             **{k: v for k, v in data.items() if k in RoundingRule.__dataclass_fields__}
         )
+        if "verdict" in doc:
+            rule.verdict = VerdictModel.from_dict(doc["verdict"])
+        return rule
     return RoundingRule()
 
 
@@ -262,7 +267,8 @@ def analyze_observations(
     depth, stature = depth_signal(raws)
     times = np.array([f.t for f in frames])
     reps: list[Rep] = segment_reps(times, depth, opts.reps)
-    assessed = [assess_rep(r, frames, depth, opts.rounding) for r in reps]
+    viewing = Viewing(view.kind, view.yaw_deg, neutral.back_bend)
+    assessed = [assess_rep(r, frames, depth, opts.rounding, viewing) for r in reps]
     bottoms = [frames[int(np.argmin(np.abs(times - r.bottom_s)))] for r in reps]
     exercise, ssi = detect_exercise(bottoms)
     if opts.exercise != "auto":
@@ -286,6 +292,55 @@ def analyze_observations(
     )
 
 
+@dataclass
+class PassOne:
+    """What pass one gives: the clip's `VideoInfo`, one `Observation` per decoded frame, and
+    whether the file ended early (truncated)."""
+
+    info: VideoInfo
+    observations: list[Observation]
+    truncated: bool = False
+
+
+def observe_video(
+    path: str | Path,
+    opts: AnalysisOptions,
+    progress: Progress | None = None,
+    total: int | None = None,
+    info: VideoInfo | None = None,
+) -> PassOne:
+    """Pass one over a video file (pose, view, back outline per frame), in chunks side by side
+    when the clip is long enough, else in one piece; `info` is the clip's probe when the caller
+    has it. Raises `InputError` for unreadable files."""
+    info = info or probe(path)
+    total = total or info.frames
+    limit_heap_growth()
+    workers = resolve_workers(opts.workers)
+    chunks = plan_chunks(info.frames, info.fps, workers)
+    config = EstimatorConfig(max_side=opts.max_side)
+    stride = pose_stride(info.fps, opts.pose_hz)
+    if len(chunks) > 1:
+        obs = observe_chunks(
+            path,
+            info,
+            chunks,
+            opts.spine,
+            estimator=config,
+            stride=stride,
+            progress=progress,
+            total=total,
+        )
+        if obs is not None:
+            return PassOne(info, obs)
+    # In one piece, the cores that chunks would use side by side work inside each frame.
+    serial = replace(config, threads=min(workers, MAX_INFERENCE_THREADS))
+    with PoseEstimator(serial) as est:
+        source = VideoSource(path, max_side=opts.max_side, scaler="cv2", stride=stride, info=info)
+        est.preload(source.image_shape)  # while the decoder opens the file
+        obs = observe(source, est, opts.spine, progress, total)
+    return PassOne(info, obs, source.truncated)
+
+
 def analyze_video(
     path: str | Path,
     opts: AnalysisOptions | None = None,
@@ -306,39 +361,12 @@ def analyze_video(
         if out:
             Path(out).parent.mkdir(parents=True, exist_ok=True)
     total = info.frames + (info.frames if video_path else 0)
-    limit_heap_growth()
-    workers = resolve_workers(opts.workers)
-    chunks = plan_chunks(info.frames, info.fps, workers)
-    config = EstimatorConfig(max_side=opts.max_side)
-    stride = pose_stride(info.fps, opts.pose_hz)
-    obs = None
-    truncated = False
-    if len(chunks) > 1:
-        obs = observe_chunks(
-            path,
-            info,
-            chunks,
-            opts.spine,
-            estimator=config,
-            stride=stride,
-            progress=progress,
-            total=total,
-        )
-    if obs is None:
-        # In one piece, the cores that chunks would use side by side work inside each frame.
-        serial = replace(config, threads=min(workers, MAX_INFERENCE_THREADS))
-        with PoseEstimator(serial) as est:
-            source = VideoSource(
-                path, max_side=opts.max_side, scaler="cv2", stride=stride, info=info
-            )
-            est.preload(source.image_shape)  # while the decoder opens the file
-            obs = observe(source, est, opts.spine, progress, total)
-        truncated = source.truncated
+    first = observe_video(path, opts, progress, total, info)
     trim_heap()  # the pose graphs are closed: give their memory back before the report peak
-    analysis = analyze_observations(info, obs, opts)
-    del obs
+    analysis = analyze_observations(info, first.observations, opts)
+    first.observations = []
     report = report_mod.build_report(analysis)
-    if truncated:
+    if first.truncated:
         report["summary"]["messages"].append(
             "The video file ends early (truncated); frames after the damage were not analysed."
         )

@@ -63,6 +63,10 @@ class SpineParams:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def positions(self) -> np.ndarray:
+        """Where along the trunk the outline is sampled (hip = 0, shoulder = 1)."""
+        return np.linspace(self.s_start, self.s_end, self.samples)
+
 
 @dataclass
 class BackShape:
@@ -175,7 +179,7 @@ def measure_back(pose: Pose, facing: int, params: SpineParams) -> BackShape | No
         return None
     a = axis / length
     dorsal = -facing * np.array([-a[1], a[0]])
-    s = np.linspace(params.s_start, params.s_end, params.samples)
+    s = params.positions()
     origins = hip_m[None, :] + (s * length)[:, None] * a[None, :]
     r = np.linspace(-params.ray_back, params.ray_out, params.ray_steps) * length
     depths = _dorsal_depths(pose.mask, origins, dorsal, r)

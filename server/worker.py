@@ -88,11 +88,10 @@ def _summary_numbers(report: dict) -> tuple[int | None, int | None, bool | None,
     rounded = summary.get("rounded_reps")
     if rounded is None:
         rounded = sum(1 for rep in reps if rep.get("rounding"))
-    rounding = summary.get("rounding")
-    if rounding is None:
-        rounding = bool(rounded)
+    # None when the back was not judged (oblique view, back not traced): history says so.
+    rounding = summary.get("rounding") if "rounding" in summary else bool(rounded)
     duration = (report.get("video") or {}).get("duration_s")
-    return rep_count, rounded, bool(rounding), duration
+    return rep_count, rounded, None if rounding is None else bool(rounding), duration
 
 
 def _die_with_parent(parent_pid: int) -> None:

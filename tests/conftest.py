@@ -39,8 +39,12 @@ def read_labels() -> list[dict[str, str]]:
 
 
 def rep_range(text: str) -> tuple[int, int]:
-    """The `reps` column: "3" means exactly 3, "10-11" means 10 or 11."""
-    lo, _, hi = text.strip().partition("-")
+    """The `reps` column: "3" means exactly 3, "10-11" means 10 or 11, "0" a clip with no rep
+    (it only lowers the bar), "hold" a timed hold such as a plank: no rep either."""
+    text = text.strip()
+    if text == "hold":
+        return 0, 0
+    lo, _, hi = text.partition("-")
     return int(lo), int(hi or lo)
 
 

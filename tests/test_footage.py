@@ -44,6 +44,22 @@ def decode_stats(path: Path) -> tuple[int, str, str, int, int]:
     return count, codec, fmt, width, height
 
 
+PHASES = ("setup", "descent", "bottom", "ascent", "lockout")
+VERDICTS = {"rounded": True, "flat": False, "not_judged": None}
+
+
+def assert_verdict(d: dict) -> None:
+    """A rep's or a summary's three-state verdict: consistent keys and values."""
+    assert d["verdict"] in VERDICTS
+    assert d["rounding"] is VERDICTS[d["verdict"]]
+    assert is_number(d["confidence"]) and 0.0 <= d["confidence"] <= 1.0
+    if d["verdict"] == "not_judged":
+        assert isinstance(d["reason"], str) and d["reason"], d
+        assert d["confidence"] == 0.0
+    else:
+        assert d["reason"] is None
+
+
 def report_of(footage_runs, clip: str) -> dict:
     run = footage_runs.get(clip)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -105,20 +121,38 @@ def test_report_follows_the_contract(footage_runs, clip_labels, clip):
         assert r["start_s"] <= r["bottom_s"] <= r["end_s"]
         for key in ("max_lumbar_flexion_deg", "max_hip_flexion_deg", "lumbar_share"):
             assert r[key] is None or is_number(r[key]), key
-        assert isinstance(r["rounding"], bool)
+        assert_verdict(r)
+        if r["rounding"] is None and r["reason"] != "ambiguous":
+            assert r["max_lumbar_flexion_deg"] is None  # an untrusted figure is not shown
+        if r["max_lumbar_flexion_deg"] is not None:
+            lo, hi = r["lumbar_flexion_ci_deg"]
+            assert lo < r["max_lumbar_flexion_deg"] < hi
         assert isinstance(r["findings"], list)
         for finding in r["findings"]:
             assert isinstance(finding["code"], str) and isinstance(finding["severity"], str)
             assert is_number(finding["start_s"]) and is_number(finding["end_s"])
             assert isinstance(finding["message"], str) and finding["message"]
+            assert finding["phase"] is None or finding["phase"] in PHASES
+            assert all(p in PHASES for p in finding["phases"])
+        codes = [f["code"] for f in r["findings"]]
+        assert ("lumbar_rounding" in codes) is (r["rounding"] is True)
 
     s = report["summary"]
     assert s["exercise"] in EXERCISES
     assert isinstance(s["rep_count"], int) and s["rep_count"] == len(report["reps"])
     assert isinstance(s["rounded_reps"], int)
-    assert s["rounded_reps"] == sum(r["rounding"] for r in report["reps"])
-    assert s["rounding"] is (s["rounded_reps"] > 0)
+    assert s["rounded_reps"] == sum(r["rounding"] is True for r in report["reps"])
+    assert s["judged_reps"] == sum(r["rounding"] is not None for r in report["reps"])
+    assert_verdict(s)
+    if s["rounded_reps"]:
+        assert s["rounding"] is True
     assert isinstance(s["messages"], list) and all(isinstance(m, str) for m in s["messages"])
+    # Words never contradict the verdict.
+    text = " ".join(s["messages"]).lower()
+    if s["verdict"] != "flat":
+        assert "judged flat" not in text and "stayed neutral" not in text
+    if s["verdict"] == "not_judged" and s["rep_count"]:
+        assert "not judged" in text
 
 
 @pytest.mark.parametrize("clip", CLIPS)

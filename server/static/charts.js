@@ -42,7 +42,7 @@ export function buildTimeline(container, report, onSeek) {
   container.replaceChildren();
   for (const rep of report.reps) {
     const span = el("div", {
-      class: `rep${rep.rounding ? " rounded" : ""}`,
+      class: `rep${rep.rounding ? " rounded" : rep.rounding === null ? " unjudged" : ""}`,
       title: `Rep ${rep.index}: ${fmtSeconds(rep.start_s)} – ${fmtSeconds(rep.end_s)}`,
     }, `${rep.index}`);
     span.style.left = pct(rep.start_s);
@@ -56,8 +56,10 @@ export function buildTimeline(container, report, onSeek) {
     for (const finding of rep.findings || []) {
       const marker = el("button", {
         type: "button",
-        class: `finding ${severityClass(finding.severity)}`,
-        title: `${finding.message} (${fmtSeconds(finding.start_s)})`,
+        class: `finding ${severityClass(finding.severity)} ${finding.code}`,
+        "data-code": finding.code,
+        "data-phase": finding.phase || "",
+        title: `${finding.message}${finding.phase ? ` [${finding.phase}]` : ""} (${fmtSeconds(finding.start_s)})`,
         "aria-label": `Finding: ${finding.message}`,
         "data-start": finding.start_s,
         onclick: (event) => {

@@ -56,12 +56,14 @@ export const EXERCISE_NAMES = {
   "good-morning": "Good morning", pickup: "Pick-up", squat: "Squat",
 };
 
-/** Text and colour class summarising an analysis' reps, or null if it has none yet. */
-export function repVerdict(repCount, roundedReps) {
+/** Text and colour class summarising an analysis' reps, or null if it has none yet.
+ * `rounding` null (not false) means the back was not judged: never shown as a flat back. */
+export function repVerdict(repCount, roundedReps, rounding) {
   if (repCount == null) return null;
   if (repCount === 0) return { text: "No reps found", level: "" };
   const reps = `${repCount} rep${repCount === 1 ? "" : "s"}`;
-  if (!roundedReps) return { text: `${reps} · back neutral`, level: "good" };
+  if (!roundedReps && rounding === null) return { text: `${reps} · not judged — film side-on`, level: "info" };
+  if (!roundedReps) return { text: `${reps} · back flat`, level: "good" };
   return { text: `${reps} · ${roundedReps} rounded`, level: "bad" };
 }
 

@@ -27,7 +27,7 @@ function statusText(status) {
   }
   if (status.status === "failed") return status.error || "The analysis failed.";
   if (status.status === "gone") return "This analysis was deleted.";
-  const verdict = repVerdict(status.rep_count, status.rounded_reps);
+  const verdict = repVerdict(status.rep_count, status.rounded_reps, status.rounding);
   return verdict ? `Done: ${verdict.text}` : "Done";
 }
 
@@ -104,7 +104,7 @@ function uploadFile(file) {
 }
 
 function historyItem(item) {
-  const verdict = repVerdict(item.rep_count, item.rounded_reps);
+  const verdict = repVerdict(item.rep_count, item.rounded_reps, item.rounding);
   let badge;
   if (item.status === "done" && verdict) badge = el("span", { class: `badge ${verdict.level}`, text: verdict.text });
   else if (item.status === "failed") badge = el("span", { class: "badge bad", title: item.error || "", text: "Failed" });

@@ -80,12 +80,14 @@ function render(analysis) {
   if (view.kind) parts.push(`${view.kind} view${view.facing ? `, facing ${view.facing}` : ""}`);
   parts.push(fmtSeconds(report.video.duration_s, 1));
   $("subtitle").textContent = parts.join(" · ");
-  const verdict = repVerdict(summary.rep_count ?? reps.length, summary.rounded_reps);
+  const verdict = repVerdict(summary.rep_count ?? reps.length, summary.rounded_reps,
+    summary.rounding === undefined ? false : summary.rounding);
   if (verdict) {
     const badge = $("verdict");
     badge.hidden = false;
     badge.className = `badge verdict ${verdict.level}`;
     badge.textContent = summary.rounding ? `Back rounded · ${verdict.text}` : verdict.text;
+    if (summary.verdict_message) badge.title = summary.verdict_message;
   }
 
   video.src = `/api/analyses/${id}/video`;
@@ -120,7 +122,7 @@ function render(analysis) {
     lumbar.style.color = lumbarColor(frame?.lumbar_flexion_deg);
     const rep = reps.find((r) => t >= r.start_s && t <= r.end_s);
     $("rep-chip").replaceChildren(...(rep ? [el("span", {
-      class: `badge ${rep.rounding ? "bad" : "info"}`,
+      class: `badge ${rep.rounding ? "bad" : rep.rounding === null ? "" : "info"}`,
       style: `border-color:${repColor(rep.index)}`,
     }, `Rep ${rep.index}${frame?.phase ? ` · ${frame.phase}` : ""}`)] : []));
     rhythm.setFrame(frame, rep);
@@ -238,6 +240,24 @@ function fillMessages(messages) {
   $("cues-card").hidden = messages.length === 0;
 }
 
+/** The rep table's verdict badge: rounded (with where), flat, or not judged (with why). */
+function repBadge(rep) {
+  if (rep.rounding === null) {
+    return { class: "badge", title: REASON_TEXT[rep.reason] || "", text: "Not judged" };
+  }
+  if (rep.rounding) {
+    const where = (rep.rounded_phases || []).join(", ");
+    return { class: "badge bad", text: where ? `Rounded (${where})` : "Rounded" };
+  }
+  return { class: "badge good", text: "Flat" };
+}
+
+const REASON_TEXT = {
+  oblique_view: "Filmed off side-on: film side-on, at hip height.",
+  back_not_traced: "The back's outline could not be traced at the bottom of the rep.",
+  ambiguous: "Too close to the line between flat and rounded to call.",
+};
+
 function fillRepTable(reps, seek) {
   const body = $("rep-table").querySelector("tbody");
   const rows = reps.map((rep) => {
@@ -249,7 +269,7 @@ function fillRepTable(reps, seek) {
       el("td", { text: fmtDeg(rep.max_hip_flexion_deg) }),
       el("td", {}, el("span", { class: `badge ${level || ""}`, text: fmtDeg(rep.max_lumbar_flexion_deg) })),
       el("td", { text: share }),
-      el("td", {}, el("span", { class: `badge ${rep.rounding ? "bad" : "good"}`, text: rep.rounding ? "Rounded" : "Neutral" })));
+      el("td", {}, el("span", repBadge(rep))));
   });
   body.replaceChildren(...rows);
   $("no-reps").hidden = reps.length > 0;

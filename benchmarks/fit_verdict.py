@@ -1,0 +1,84 @@
+"""Fit the back verdict's model on the labelled real clips and write it to the model files.
+
+Usage: python benchmarks/fit_verdict.py [--footage DIR] [--cache DIR] [--unsure P] [--dry-run]
+
+On the side-on rep clips of ../shared/footage, picks the feature set of the back's outline with
+the best leave-one-group-out balanced accuracy, fits a logistic regression on every rep of those
+clips (each clip's reps weighted 1/reps, clip labels from LABELS.tsv) and writes it as "verdict"
+to models/spine.json and formcheck/data/spine.json, with its provenance. The fitted model is
+in-sample on these clips: `python benchmarks/realclips.py` prints the cross-validated figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _realclips import (  # noqa: E402
+    CACHE,
+    FEATURE_SETS,
+    FOOTAGE,
+    Case,
+    analysis_of,
+    choose_set,
+    fit_cases,
+    load_clips,
+    to_model,
+)
+
+from formcheck.pipeline import AnalysisOptions  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUTS = (ROOT / "models" / "spine.json", ROOT / "formcheck" / "data" / "spine.json")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--footage", type=Path, default=FOOTAGE)
+    ap.add_argument("--cache", type=Path, default=CACHE)
+    ap.add_argument("--unsure", type=float, default=0.1)
+    ap.add_argument("--dry-run", action="store_true")
+    args = ap.parse_args(argv)
+    opts = AnalysisOptions()
+    cases = [
+        Case(c, analysis_of(c, opts, args.cache))
+        for c in load_clips(args.footage)
+        if not c.hold and c.side_on
+    ]
+    if not cases:
+        print(f"no labelled side-on rep clips in {args.footage}")
+        return 1
+    names = choose_set(cases, FEATURE_SETS, args.unsure)
+    fit = fit_cases(cases, names, args.unsure)
+    if fit is None:
+        print("both labels are needed to fit")
+        return 1
+    model = to_model(fit, names, args.unsure)
+    print(f"features {' + '.join(names)}: {asdict(model)}")
+    if args.dry_run:
+        return 0
+    for out in OUTPUTS:
+        doc = json.loads(out.read_text())
+        doc["verdict"] = asdict(model)
+        doc.setdefault("fitted", {})["verdict"] = {
+            "date": datetime.date.today().isoformat(),
+            "command": "python benchmarks/fit_verdict.py",
+            "clips": len(cases),
+            "groups": len({c.clip.group for c in cases}),
+            "rounded_clips": sum(c.clip.rounded for c in cases),
+            "note": "in-sample on these clips; benchmarks/realclips.py gives the "
+            "leave-one-group-out figures",
+        }
+        out.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"wrote {', '.join(str(o.relative_to(ROOT)) for o in OUTPUTS)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

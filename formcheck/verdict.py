@@ -1,0 +1,162 @@
+"""Verdict stage: did the lower back round — "rounded", "flat" or "not judged" — per rep and set.
+
+In:  a rep's back measures (`BackMeasures`: peaks held at the bottom of the rep and in each of
+     its phases), what the camera saw (`Viewing`: view kind and yaw, whether a standing neutral
+     was found), and the fitted `VerdictModel` (models/spine.json, key "verdict").
+Out: `Verdict(state, confidence, reason, message)` per rep, with the phases where the back
+     rounded; `set_verdict` for a whole set. `state` is "rounded", "flat" or "not_judged";
+     `rounding` is True, False or None to match.
+
+The model is a logistic regression on a few measures of the back's outline, fitted with whole
+lifters held out (benchmarks/fit_verdict.py). The method only judges what it can see: an
+oblique or frontal camera, a back that could not be traced at the bottom of the rep, or a score
+too close to the line gives "not judged" with the reason and how to film instead.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+# Why a rep was not judged: reason code -> what to tell the person.
+REASONS = {
+    "oblique_view": "the camera is about {yaw:.0f} deg off side-on, so the outline is not the "
+    "back's profile - film side-on, at hip height",
+    "back_not_traced": "the back's outline could not be traced at the bottom of the rep "
+    "(plates or arms in the way, loose clothing or poor light) - film side-on with the back "
+    "in clear view",
+    "ambiguous": "the back's shape is too close to the line between flat and rounded to call - "
+    "film side-on, at hip height, in fitted clothing, starting standing tall",
+    "no_rep": "no complete rep to judge",
+}
+# A rep's back is judged only where the outline was traced in at least this share of the
+# frames at its bottom.
+MIN_BOTTOM_COVERAGE = 0.5
+# Camera yaw up to which the back is judged (the spine stage's side view).
+MAX_JUDGED_YAW_DEG = 30.0
+
+
+@dataclass
+class Viewing:
+    """What the camera saw of the lifter, for the whole clip or live session so far."""
+
+    kind: str = "side"  # side | oblique | front
+    yaw_deg: float = 0.0
+    # The lifter's standing bow of the back (`Neutral.back_bend`); None without standing frames.
+    standing_bow: float | None = None
+
+
+@dataclass
+class BackMeasures:
+    """Measures of one stretch of a rep (the bottom, or one phase): peaks held for the rule's
+    minimum duration, degrees; None where the outline was not traced long enough."""
+
+    lumbar: float | None = None  # lumbar flexion beyond neutral
+    bow: float | None = None  # the back's outward bow, absolute (see spine.bow)
+    bow_change: float | None = None  # the bow against the lifter's standing bow
+    thoracic: float | None = None
+    coverage: float = 0.0  # share of the stretch's frames with a traced outline
+
+    def value(self, name: str) -> float | None:
+        return getattr(self, name)
+
+
+@dataclass
+class VerdictModel:
+    """Logistic regression: p(rounded) = 1 / (1 + exp(-(b + sum w_i (x_i - m_i) / s_i)))."""
+
+    features: tuple[str, ...] = ("bow",)
+    mean: tuple[float, ...] = (0.0,)
+    scale: tuple[float, ...] = (10.0,)
+    coef: tuple[float, ...] = (2.0,)
+    intercept: float = -4.0
+    # Probabilities within this of 0.5 are "not judged: ambiguous".
+    unsure: float = 0.1
+
+    def probability(self, m: BackMeasures) -> float | None:
+        """p(rounded) for the measures, or None when a feature the model needs is missing."""
+        z = self.intercept
+        for name, mu, sd, w in zip(self.features, self.mean, self.scale, self.coef, strict=True):
+            x = m.value(name)
+            if x is None or not math.isfinite(x):
+                return None
+            z += w * (x - mu) / sd
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> VerdictModel:
+        known = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**{k: v for k, v in known.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
+class Verdict:
+    state: str  # rounded | flat | not_judged
+    confidence: float  # 0..1: how far the score is from the line (0 when not judged)
+    probability: float | None = None  # p(rounded) from the model
+    reason: str | None = None  # reason code when not judged
+    message: str | None = None
+    phases: list[str] = field(default_factory=list)  # where it rounded
+
+    @property
+    def rounding(self) -> bool | None:
+        return None if self.state == "not_judged" else self.state == "rounded"
+
+    def to_dict(self) -> dict:
+        return {
+            "verdict": self.state,
+            "confidence": round(self.confidence, 2),
+            "reason": self.reason,
+        }
+
+
+def not_judged(reason: str, viewing: Viewing | None = None) -> Verdict:
+    yaw = viewing.yaw_deg if viewing is not None else float("nan")
+    text = REASONS[reason].format(yaw=yaw if math.isfinite(yaw) else 0.0)
+    return Verdict("not_judged", 0.0, None, reason, f"Not judged: {text}.")
+
+
+def judge_rep(
+    bottom: BackMeasures,
+    phases: dict[str, BackMeasures],
+    viewing: Viewing,
+    model: VerdictModel,
+) -> Verdict:
+    """The verdict of one rep from its bottom's measures; `phases` (descent, bottom, ascent, ...)
+    say where the back rounded when it did."""
+    if viewing.kind != "side" or viewing.yaw_deg > MAX_JUDGED_YAW_DEG:
+        return not_judged("oblique_view", viewing)
+    p = model.probability(bottom)
+    if p is None or bottom.coverage < MIN_BOTTOM_COVERAGE:
+        return not_judged("back_not_traced", viewing)
+    if abs(p - 0.5) < model.unsure:
+        verdict = not_judged("ambiguous", viewing)
+        verdict.probability = p
+        return verdict
+    confidence = min(1.0, 2.0 * abs(p - 0.5))
+    if p < 0.5:
+        return Verdict("flat", confidence, p)
+    where = [
+        name
+        for name, m in phases.items()
+        if (q := model.probability(m)) is not None and q >= 0.5 + model.unsure
+    ]
+    return Verdict("rounded", confidence, p, phases=where or ["bottom"])
+
+
+def set_verdict(verdicts: list[Verdict]) -> Verdict:
+    """The set's verdict: rounded if any rep rounded; flat if no rep rounded and at least half
+    of the reps were judged (confidence scaled by the share judged); else not judged, with the
+    first unjudged rep's reason."""
+    if not verdicts:
+        return not_judged("no_rep")
+    rounded = [v for v in verdicts if v.state == "rounded"]
+    if rounded:
+        return Verdict("rounded", max(v.confidence for v in rounded), None)
+    flat = [v for v in verdicts if v.state == "flat"]
+    skipped = [v for v in verdicts if v.state == "not_judged"]
+    if len(flat) >= len(skipped) and flat:
+        share = len(flat) / len(verdicts)
+        return Verdict("flat", share * min(v.confidence for v in flat), None)
+    first = skipped[0]
+    return Verdict("not_judged", 0.0, None, first.reason, first.message)
