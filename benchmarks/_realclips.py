@@ -118,7 +118,10 @@ def analysis_of(clip: Clip, opts: AnalysisOptions, cache: Path = CACHE) -> Analy
 
 # --- features and a small logistic regression, for the verdict fit and its cross-validation ---
 
-# Candidate feature sets of the back's outline; the fit picks among them by inner
+# The shipped model's feature: the back's outward bow at the bottom of the rep (the shape test
+# the earlier fixed rule used). Fixed before fitting, so only its weight and offset are fitted.
+FEATURES: tuple[str, ...] = ("bow",)
+# Other feature sets, for the nested check: a fit that picks among them by inner
 # leave-one-group-out, so the choice is part of what the outer folds score.
 FEATURE_SETS: tuple[tuple[str, ...], ...] = (
     ("bow",),
@@ -231,8 +234,9 @@ def to_model(fit, names: tuple[str, ...], unsure: float):
 
 
 def fit_cases(cases: list[Case], names: tuple[str, ...], unsure: float, l2: float = 1.0):
-    """Fit on the reps of `cases` (each clip's reps weighted 1/reps), keypoint features by
-    name too; None when no rep has every feature."""
+    """Fit on the reps of `cases` (each clip's reps weighted 1/reps, and the two labels
+    weighted alike, as rounded clips are the fewer), keypoint features by name too; None when
+    no rep has every feature."""
     import numpy as np
 
     xs, ys, ws = [], [], []
@@ -246,7 +250,10 @@ def fit_cases(cases: list[Case], names: tuple[str, ...], unsure: float, l2: floa
                 ws.append(1.0 / len(reps))
     if len(set(ys)) < 2:
         return None
-    return fit_logistic(xs, ys, ws, l2)
+    ys_, ws_ = np.array(ys), np.array(ws)
+    for label in (0.0, 1.0):
+        ws_[ys_ == label] /= ws_[ys_ == label].sum()
+    return fit_logistic(xs, ys, ws_ * len(set(map(id, cases))) / 2, l2)
 
 
 def judge_case(case: Case, model, names: tuple[str, ...]):
@@ -266,7 +273,9 @@ def judge_case(case: Case, model, names: tuple[str, ...]):
 
 
 class _KeypointMeasures:
-    """Keypoint features in the shape `VerdictModel.probability` reads."""
+    """Keypoint features in the shape `VerdictModel.probability` reads (no lumbar reading)."""
+
+    lumbar = None
 
     def __init__(self, values: dict[str, float], coverage: float) -> None:
         self.values, self.coverage = values, coverage

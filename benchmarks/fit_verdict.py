@@ -2,9 +2,9 @@
 
 Usage: python benchmarks/fit_verdict.py [--footage DIR] [--cache DIR] [--unsure P] [--dry-run]
 
-On the side-on rep clips of ../shared/footage, picks the feature set of the back's outline with
-the best leave-one-group-out balanced accuracy, fits a logistic regression on every rep of those
-clips (each clip's reps weighted 1/reps, clip labels from LABELS.tsv) and writes it as "verdict"
+On the side-on rep clips of ../shared/footage, fits a logistic regression of the clip label
+(LABELS.tsv) on the back's outward bow at the bottom of every rep (each clip's reps weighted
+1/reps, rounded and other clips weighted alike) and writes it as "verdict"
 to models/spine.json and formcheck/data/spine.json, with its provenance. The fitted model is
 in-sample on these clips: `python benchmarks/realclips.py` prints the cross-validated figures.
 """
@@ -22,11 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _realclips import (  # noqa: E402
     CACHE,
-    FEATURE_SETS,
+    FEATURES,
     FOOTAGE,
     Case,
     analysis_of,
-    choose_set,
     fit_cases,
     load_clips,
     to_model,
@@ -42,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--footage", type=Path, default=FOOTAGE)
     ap.add_argument("--cache", type=Path, default=CACHE)
-    ap.add_argument("--unsure", type=float, default=0.1)
+    ap.add_argument("--unsure", type=float, default=0.05)
     ap.add_argument("--dry-run", action="store_true")
     args = ap.parse_args(argv)
     opts = AnalysisOptions()
@@ -54,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if not cases:
         print(f"no labelled side-on rep clips in {args.footage}")
         return 1
-    names = choose_set(cases, FEATURE_SETS, args.unsure)
+    names = FEATURES
     fit = fit_cases(cases, names, args.unsure)
     if fit is None:
         print("both labels are needed to fit")

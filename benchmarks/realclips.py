@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _realclips import (  # noqa: E402
     CACHE,
     FEATURE_SETS,
+    FEATURES,
     FOOTAGE,
     KEYPOINT_FEATURES,
     Case,
@@ -52,7 +53,7 @@ def cv_rep_verdicts(cases: list[Case], sets, unsure: float) -> dict[str, list]:
     out: dict[str, list] = {}
     for g in sorted({c.clip.group for c in cases}):
         train = [c for c in cases if c.clip.group != g]
-        names = choose_set(train, sets, unsure)
+        names = choose_set(train, sets, unsure) if len(sets) > 1 else sets[0]
         fit = fit_cases(train, names, unsure)
         for c in cases:
             if c.clip.group == g:
@@ -90,9 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         cases.append(Case(clip, analysis_of(clip, opts, args.cache)))
     side = [c for c in cases if c.clip.side_on]
 
-    cv_side, used = logo_states(side, FEATURE_SETS, unsure)
-    cv_all, _ = logo_states(cases, FEATURE_SETS, unsure)
+    cv_side, _ = logo_states(side, (FEATURES,), unsure, inner=False)
+    cv_all, _ = logo_states(cases, (FEATURES,), unsure, inner=False)
+    nested, used = logo_states(side, FEATURE_SETS, unsure)
     kp_side, _ = logo_states(side, (KEYPOINT_FEATURES,), unsure, inner=False)
+    with_reps = [i for i, c in enumerate(side) if c.analysis.reps]
     cv_of = {c.clip.file: s for c, s in zip(side, cv_side, strict=True)}
     cv_of.update(
         {c.clip.file: s for c, s in zip(cases, cv_all, strict=True) if c.clip.file not in cv_of}
@@ -131,12 +134,24 @@ def main(argv: list[str] | None = None) -> int:
         )
     print()
     print("Cross-validated, leave one group out (the figures that count):")
-    print(summary_line("  outline model, side-on clips", side, cv_side))
+    pick = lambda xs, idx: [xs[i] for i in idx]  # noqa: E731
+    print(summary_line("  outline model (bow), side-on clips", side, cv_side))
+    print(
+        summary_line(
+            "  ... side-on clips with a rep", pick(side, with_reps), pick(cv_side, with_reps)
+        )
+    )
     print(summary_line("  keypoint-only model, side-on clips", side, kp_side))
-    print(summary_line("  outline model, all rep clips", cases, cv_all))
+    print(
+        summary_line(
+            "  ... side-on clips with a rep", pick(side, with_reps), pick(kp_side, with_reps)
+        )
+    )
+    print(summary_line("  outline model (bow), every clip", cases, cv_all))
     sets = sorted({" + ".join(u) for u in used_of.values()})
-    print(f"  feature sets chosen inside the folds: {', '.join(sets)}")
-    folds = cv_rep_verdicts(side, FEATURE_SETS, unsure)
+    print(summary_line("  feature set chosen inside each fold", side, nested))
+    print(f"    (sets chosen: {', '.join(sets)})")
+    folds = cv_rep_verdicts(side, (FEATURES,), unsure)
     agree = total = 0
     for c in side:
         a_, t_ = phase_agreement(c.clip, folds.get(c.clip.file, []))

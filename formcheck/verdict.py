@@ -71,7 +71,11 @@ class VerdictModel:
     coef: tuple[float, ...] = (2.0,)
     intercept: float = -4.0
     # Probabilities within this of 0.5 are "not judged: ambiguous".
-    unsure: float = 0.1
+    unsure: float = 0.05
+    # A bowed outline with the lower back less flexed than this beyond neutral (a bulky upper
+    # back, a hunched posture held from standing) is not lumbar rounding. A prior, not fitted:
+    # the smallest flexion worth flagging beyond the 4-8 deg that lumbar sensors can resolve.
+    min_lumbar_deg: float = 15.0
 
     def probability(self, m: BackMeasures) -> float | None:
         """p(rounded) for the measures, or None when a feature the model needs is missing."""
@@ -136,6 +140,9 @@ def judge_rep(
     confidence = min(1.0, 2.0 * abs(p - 0.5))
     if p < 0.5:
         return Verdict("flat", confidence, p)
+    if bottom.lumbar is not None and bottom.lumbar < model.min_lumbar_deg:
+        margin = (model.min_lumbar_deg - bottom.lumbar) / model.min_lumbar_deg
+        return Verdict("flat", min(confidence, margin), p)
     where = [
         name
         for name, m in phases.items()

@@ -18,6 +18,7 @@ from formcheck.cues import (
 )
 from formcheck.pose import Pose
 from formcheck.reps import Rep
+from formcheck.verdict import Verdict, Viewing, not_judged
 
 
 def run(policy: CuePolicy, offers: dict[float, list], until: float, step: float = 0.1) -> list:
@@ -33,8 +34,13 @@ def run(policy: CuePolicy, offers: dict[float, list], until: float, step: float 
     return out
 
 
-def assessment(index: int, rounding: bool, peak: float | None = 18.0) -> RepAssessment:
+def assessment(index: int, rounding: bool | None, peak: float | None = 18.0) -> RepAssessment:
+    """A rep assessment with the given verdict (None: not judged, the view off side-on)."""
     rep = Rep(index, index * 3.0, index * 3.0 + 1.0, index * 3.0 + 2.0, 1.0)
+    if rounding is None:
+        verdict = not_judged("oblique_view", Viewing("oblique", 45.0))
+    else:
+        verdict = Verdict("rounded" if rounding else "flat", 0.8, 0.9 if rounding else 0.1)
     findings = [Finding("lumbar_rounding", 0, 1, "medium", "x")] if rounding else []
     values = dict(
         rep=rep,
@@ -45,7 +51,7 @@ def assessment(index: int, rounding: bool, peak: float | None = 18.0) -> RepAsse
         max_thoracic_flexion_deg=None,
         max_back_bend_deg=None,
         lumbar_share=0.2,
-        rounding=rounding,
+        verdict=verdict,
         spine_coverage=1.0,
         descent_s=1.0,
         ascent_s=1.0,
@@ -111,6 +117,8 @@ def test_rep_summary_texts() -> None:
     assert rep_summary(assessment(5, True, 18.4)).text == "Rep 5: back rounded 18° at the bottom"
     assert rep_summary(assessment(5, True, 18.4)).severity == "medium"
     assert rep_summary(assessment(3, False)).text == "Rep 3: flat back"
+    # A rep the method could not judge is never called flat.
+    assert rep_summary(assessment(4, None)).text == "Rep 4: not judged — film side-on"
 
 
 def test_set_summary_counts_rounded_reps_and_names_the_worst() -> None:
@@ -121,6 +129,8 @@ def test_set_summary_counts_rounded_reps_and_names_the_worst() -> None:
     assert "worst rep 3, 24°" in cue.text and "rounding began at rep 2" in cue.text
     assert set_summary([assessment(1, False)]).text == "Set done: 1 rep, back flat on every rep"
     assert set_summary([]).text == "Set done: no reps counted"
+    unjudged = set_summary([assessment(1, None), assessment(2, None)])
+    assert unjudged.text == "Set done: 2 reps, back not judged on 2 — film side-on"
 
 
 def standing_pose(width: int = 360, height: int = 640, shift: float = 0.0) -> Pose:
