@@ -212,6 +212,11 @@ class Case:
     analysis: Analysis
 
     @property
+    def parts(self) -> list:
+        """What the verdict judges: the reps, and the bends that made no rep."""
+        return [*self.analysis.reps, *self.analysis.partials]
+
+    @property
     def viewing(self):
         from formcheck.verdict import Viewing
 
@@ -241,7 +246,7 @@ def fit_cases(cases: list[Case], names: tuple[str, ...], unsure: float, l2: floa
 
     xs, ys, ws = [], [], []
     for c in cases:
-        reps = c.analysis.reps
+        reps = c.parts
         for r in reps:
             v = rep_vector(c.analysis, r, names)
             if all(np.isfinite(v)) and r.bottom.coverage > 0:
@@ -262,7 +267,7 @@ def judge_case(case: Case, model, names: tuple[str, ...]):
     from formcheck.verdict import judge_rep, set_verdict
 
     verdicts = []
-    for r in case.analysis.reps:
+    for r in case.parts:
         if set(names) & set(KEYPOINT_FEATURES):
             values = dict(zip(names, rep_vector(case.analysis, r, names), strict=True))
             bottom = _KeypointMeasures(values, coverage=1.0)
@@ -333,10 +338,9 @@ def choose_set(
     return sets[min(scored)[2]]
 
 
-# Which of our rep phases an author's phase label speaks of (a clip that starts at the floor
-# has its set-up inside our first rep's descent and bottom).
+# Which of our rep phases an author's phase label speaks of.
 PHASE_MAP = {
-    "setup": {"descent", "bottom"},
+    "setup": {"setup"},
     "descent": {"descent", "bottom"},
     "ascent": {"ascent", "bottom"},
     "lockout": set(),

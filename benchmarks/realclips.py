@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     cv_all, _ = logo_states(cases, (FEATURES,), unsure, inner=False)
     nested, used = logo_states(side, FEATURE_SETS, unsure)
     kp_side, _ = logo_states(side, (KEYPOINT_FEATURES,), unsure, inner=False)
-    with_reps = [i for i, c in enumerate(side) if c.analysis.reps]
+    with_reps = [i for i, c in enumerate(side) if c.parts]
     cv_of = {c.clip.file: s for c, s in zip(side, cv_side, strict=True)}
     cv_of.update(
         {c.clip.file: s for c, s in zip(cases, cv_all, strict=True) if c.clip.file not in cv_of}
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     reps_ok = reps_known = 0
     for c in cases:
         a = c.analysis
-        v = set_verdict([r.verdict for r in a.reps])
+        v = set_verdict([r.verdict for r in c.parts])
         shipped.append(v.state)
         rng = c.clip.rep_range()
         ok = rng is not None and rng[0] <= len(a.reps) <= rng[1]
@@ -119,12 +119,12 @@ def main(argv: list[str] | None = None) -> int:
         lumbar = max(
             (
                 r.max_lumbar_flexion_deg
-                for r in a.reps
+                for r in c.parts
                 if r.verdict.state != "not_judged" and r.max_lumbar_flexion_deg is not None
             ),
             default=None,
         )
-        bow = max((r.bottom.bow for r in a.reps if r.bottom.bow is not None), default=None)
+        bow = max((r.bottom.bow for r in c.parts if r.bottom.bow is not None), default=None)
         why = v.reason or ""
         print(
             f"{c.clip.file[:30]:30s} {c.clip.group[:18]:18s} {c.clip.label:11s} "
@@ -138,13 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     print(summary_line("  outline model (bow), side-on clips", side, cv_side))
     print(
         summary_line(
-            "  ... side-on clips with a rep", pick(side, with_reps), pick(cv_side, with_reps)
+            "  ... side-on clips with a rep or bend",
+            pick(side, with_reps),
+            pick(cv_side, with_reps),
         )
     )
     print(summary_line("  keypoint-only model, side-on clips", side, kp_side))
     print(
         summary_line(
-            "  ... side-on clips with a rep", pick(side, with_reps), pick(kp_side, with_reps)
+            "  ... side-on clips with a rep or bend",
+            pick(side, with_reps),
+            pick(kp_side, with_reps),
         )
     )
     print(summary_line("  outline model (bow), every clip", cases, cv_all))
@@ -167,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     print(summary_line("  shipped model, all rep clips", cases, shipped))
     agree = total = 0
     for c in side:
-        a_, t_ = phase_agreement(c.clip, [r.verdict for r in c.analysis.reps])
+        a_, t_ = phase_agreement(c.clip, [r.verdict for r in c.parts])
         agree, total = agree + a_, total + t_
     print(f"  per-phase agreement: {agree}/{total} = {agree / max(total, 1):.2f}")
     print()

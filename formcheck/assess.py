@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .angles import FrameAngles
-from .reps import Rep
+from .reps import Rep, rep_phases
 from .verdict import BackMeasures, Verdict, VerdictModel, Viewing, judge_rep
 
 
@@ -154,13 +154,6 @@ def _measures(
     )
 
 
-def rep_phases(t: np.ndarray, d: np.ndarray, rep: Rep) -> np.ndarray:
-    """Phase of each frame inside a rep: bottom (within 0.08 of the rep's peak depth), descent
-    before it, ascent after it (as `formcheck.reps.frame_phases` labels them)."""
-    bottom = np.isfinite(d) & (d >= rep.peak_depth - 0.08)
-    return np.where(bottom, "bottom", np.where(t < rep.bottom_s, "descent", "ascent"))
-
-
 def assess_rep(
     rep: Rep,
     frames: list[FrameAngles],
@@ -210,7 +203,7 @@ def assess_rep(
     phase_of = rep_phases(t, d, rep)
     by_phase = {
         name: _measures(t, loaded & (phase_of == name), series, rule.min_duration_s, standing_bow)
-        for name in ("descent", "bottom", "ascent")
+        for name in ("setup", "descent", "bottom", "ascent")
     }
     verdict = judge_rep(at_bottom, by_phase, viewing, rule.verdict)
     max_bend = at_bottom.bow

@@ -41,6 +41,7 @@ from .reps import (
     bend_signal,
     frame_phases,
     median_filter,
+    partial_bends,
     segment_reps,
 )
 from .smoothing import PoseSmoother, zero_phase
@@ -125,6 +126,8 @@ class Analysis:
     height_cm: float | None
     # Frames that had pose inference; the others were interpolated between them.
     pose_frames: int | None = None
+    # Bends as deep as a rep that made no rep (lowering only, a clip cut mid-rep): judged too.
+    partials: list[RepAssessment] = field(default_factory=list)
 
 
 def observe(
@@ -267,8 +270,10 @@ def analyze_observations(
     depth, stature = depth_signal(raws)
     times = np.array([f.t for f in frames])
     reps: list[Rep] = segment_reps(times, depth, opts.reps)
+    partials = partial_bends(times, depth, reps, opts.reps)
     viewing = Viewing(view.kind, view.yaw_deg, neutral.back_bend)
     assessed = [assess_rep(r, frames, depth, opts.rounding, viewing) for r in reps]
+    bends = [assess_rep(r, frames, depth, opts.rounding, viewing) for r in partials]
     bottoms = [frames[int(np.argmin(np.abs(times - r.bottom_s)))] for r in reps]
     exercise, ssi = detect_exercise(bottoms)
     if opts.exercise != "auto":
@@ -281,8 +286,9 @@ def analyze_observations(
         neutral=neutral,
         frames=frames,
         depth=depth,
-        phases=frame_phases(times, depth, reps),
+        phases=frame_phases(times, depth, reps, partials),
         reps=assessed,
+        partials=bends,
         set_findings=assess_set(assessed),
         exercise=exercise,
         ssi=ssi,

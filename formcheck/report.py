@@ -131,6 +131,8 @@ def summary_messages(analysis) -> list[str]:
         msgs.append(
             "No complete rep found (a rep goes from lockout or the floor down and back up)."
         )
+    msgs.extend(_partial_messages(analysis.partials))
+    if not reps:
         return msgs
     rounded = [a for a in reps if a.rounding is True]
     flat = [a for a in reps if a.rounding is False]
@@ -146,7 +148,7 @@ def summary_messages(analysis) -> list[str]:
                 f"lumbar flexion beyond neutral at {worst.max_lumbar_t:.1f} s"
             )
         msgs.append(text + ".")
-    set_state = set_verdict([a.verdict for a in reps]).state
+    set_state = set_verdict([a.verdict for a in [*reps, *analysis.partials]]).state
     if flat and not rounded and set_state == "flat":
         msgs.append(
             f"Back judged flat in {len(flat)} of {len(reps)} rep(s): the back's outline did not "
@@ -160,6 +162,20 @@ def summary_messages(analysis) -> list[str]:
     return msgs
 
 
+def _partial_messages(partials) -> list[str]:
+    """What the bends that made no rep showed of the back."""
+    msgs = []
+    for a in partials:
+        span = f"{a.rep.start_s:.1f}-{a.rep.end_s:.1f} s"
+        if a.rounding is True:
+            msgs.append(f"Lower back rounded in the bend at {span} (not a complete rep).")
+        elif a.rounding is False:
+            msgs.append(f"The bend at {span} (not a complete rep) showed a flat back.")
+        else:
+            msgs.append(f"Bend at {span} (not a complete rep): {a.verdict.message}")
+    return msgs
+
+
 def build_report(analysis) -> dict:
     info = analysis.info
     size = (info.width, info.height)
@@ -169,7 +185,7 @@ def build_report(analysis) -> dict:
         for f, ph, d in zip(analysis.frames, analysis.phases, analysis.depth, strict=True)
     ]
     duration = analysis.frames[-1].t if analysis.frames else info.duration_s
-    overall = set_verdict([a.verdict for a in reps])
+    overall = set_verdict([a.verdict for a in [*reps, *analysis.partials]])
     judged = [a for a in reps if a.verdict.state != "not_judged" or a.verdict.reason == "ambiguous"]
     return {
         "schema": SCHEMA,
@@ -186,6 +202,7 @@ def build_report(analysis) -> dict:
         "neutral": analysis.neutral.to_dict(),
         "frames": frames,
         "reps": [rep_dict(a) for a in reps],
+        "partial_reps": [rep_dict(a) for a in analysis.partials],
         "set_findings": [f.to_dict() for f in analysis.set_findings],
         "summary": {
             "exercise": analysis.exercise,
@@ -249,7 +266,7 @@ def human_summary(name: str, report: dict) -> str:
         f"{name}: {s['rep_count']} rep(s), {s['exercise']}, view {report['view']['kind']} "
         f"facing {report['view']['facing']}, {verdict}",
     ]
-    for r in report["reps"]:
+    for r in [*report["reps"], *report.get("partial_reps", [])]:
         lum = (
             "n/a"
             if r["max_lumbar_flexion_deg"] is None
@@ -257,8 +274,9 @@ def human_summary(name: str, report: dict) -> str:
         )
         hip = "n/a" if r["max_hip_flexion_deg"] is None else f"{r['max_hip_flexion_deg']:.0f} deg"
         flag = {"rounded": "ROUNDED", "flat": "flat"}.get(r.get("verdict"), "not judged")
+        what = f"rep {r['index']}" if r["index"] else "bend (no rep)"
         lines.append(
-            f"  rep {r['index']}: {r['start_s']:.1f}-{r['end_s']:.1f} s  lumbar {lum}  hip {hip}  {flag}"
+            f"  {what}: {r['start_s']:.1f}-{r['end_s']:.1f} s  lumbar {lum}  hip {hip}  {flag}"
         )
     lines += [f"  {m}" for m in s["messages"]]
     return "\n".join(lines)

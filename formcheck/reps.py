@@ -115,22 +115,58 @@ def segment_reps(times: np.ndarray, depth: np.ndarray, rules: RepRules | None = 
     return counter.reps
 
 
-def frame_phases(times: np.ndarray, depth: np.ndarray, reps: list[Rep]) -> list[str]:
-    """Phase of every frame once the reps are known (offline labelling)."""
-    phases = ["setup"] * len(times)
-    if not reps:
-        return phases
-    for i, t in enumerate(times):
-        rep = next((r for r in reps if r.start_s <= t <= r.end_s), None)
-        if rep is not None:
-            d = depth[i]
-            if np.isfinite(d) and d >= rep.peak_depth - 0.08:
-                phases[i] = "bottom"
-            else:
-                phases[i] = "descent" if t < rep.bottom_s else "ascent"
-        elif t > reps[0].end_s:
-            phases[i] = "lockout"
-    return phases
+def rep_phases(times: np.ndarray, depth: np.ndarray, rep: Rep) -> np.ndarray:
+    """Phase of each of a rep's frames (`times`, `depth` restricted to the rep): bottom within
+    0.08 of the rep's peak depth, descent before it, ascent after it; a rep that starts at the
+    bottom (a pull from the floor) spends its first bottom frames in setup."""
+    bottom = np.isfinite(depth) & (depth >= rep.peak_depth - 0.08)
+    phases = np.where(bottom, "bottom", np.where(times < rep.bottom_s, "descent", "ascent"))
+    if len(phases) and bottom[0]:
+        lead = int(np.argmin(bottom)) if not bottom.all() else len(bottom)
+        phases[:lead] = "setup"
+    return phases.astype(object)
+
+
+def frame_phases(
+    times: np.ndarray, depth: np.ndarray, reps: list[Rep], partials: list[Rep] = ()
+) -> list[str]:
+    """Phase of every frame once the reps (and bends that made no rep, `partials`) are known:
+    setup before the first rep, lockout between and after reps, the rep's phases inside."""
+    phases = np.array(["setup"] * len(times), dtype=object)
+    if reps:
+        phases[times > reps[0].end_s] = "lockout"
+    for rep in [*reps, *partials]:
+        sel = (times >= rep.start_s) & (times <= rep.end_s)
+        phases[sel] = rep_phases(times[sel], depth[sel], rep)
+    return [str(p) for p in phases]
+
+
+def partial_bends(
+    times: np.ndarray, depth: np.ndarray, reps: list[Rep], rules: RepRules | None = None
+) -> list[Rep]:
+    """Bends as deep as a rep that did not make one: a clip that only lowers the bar, or ends or
+    starts mid-rep. Each comes back as a `Rep` with index 0 (not counted), spanning the frames
+    outside every rep where the signal stays above the rep threshold (`enter_bottom`) for at
+    least the minimum rep duration."""
+    rules = rules or RepRules()
+    inside = np.zeros(len(times), dtype=bool)
+    for r in reps:
+        inside |= (times >= r.start_s) & (times <= r.end_s)
+    deep = np.isfinite(depth) & (depth >= rules.enter_bottom) & ~inside
+    out: list[Rep] = []
+    start = None
+    for i, flag in enumerate([*deep, False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            j = i - 1
+            if times[j] - times[start] >= rules.min_duration_s:
+                k = start + int(np.nanargmax(depth[start : j + 1]))
+                peak = float(depth[k])
+                if peak >= rules.min_peak:
+                    out.append(Rep(0, float(times[start]), float(times[k]), float(times[j]), peak))
+            start = None
+    return out
 
 
 HINGE_LEAN_DEG = 70.0

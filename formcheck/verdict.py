@@ -140,15 +140,21 @@ def judge_rep(
     confidence = min(1.0, 2.0 * abs(p - 0.5))
     if p < 0.5:
         return Verdict("flat", confidence, p)
-    if bottom.lumbar is not None and bottom.lumbar < model.min_lumbar_deg:
+    if _below_lumbar_floor(bottom, model):
         margin = (model.min_lumbar_deg - bottom.lumbar) / model.min_lumbar_deg
         return Verdict("flat", min(confidence, margin), p)
     where = [
         name
         for name, m in phases.items()
-        if (q := model.probability(m)) is not None and q >= 0.5 + model.unsure
+        if (q := model.probability(m)) is not None
+        and q >= 0.5 + model.unsure
+        and not _below_lumbar_floor(m, model)
     ]
     return Verdict("rounded", confidence, p, phases=where or ["bottom"])
+
+
+def _below_lumbar_floor(m: BackMeasures, model: VerdictModel) -> bool:
+    return m.lumbar is not None and m.lumbar < model.min_lumbar_deg
 
 
 def set_verdict(verdicts: list[Verdict]) -> Verdict:
