@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .angles import ANGLE_NAMES, FrameAngles
-from .verdict import set_verdict
+from .verdict import Verdict, Viewing, not_judged, set_verdict
 
 SCHEMA = "formcheck.report/1"
 # How far a lumbar flexion reading may be from the truth on bodies other than the renders it
@@ -148,7 +148,7 @@ def summary_messages(analysis) -> list[str]:
                 f"lumbar flexion beyond neutral at {worst.max_lumbar_t:.1f} s"
             )
         msgs.append(text + ".")
-    set_state = set_verdict([a.verdict for a in [*reps, *analysis.partials]]).state
+    set_state = clip_verdict(analysis).state
     if flat and not rounded and set_state == "flat":
         msgs.append(
             f"Back judged flat in {len(flat)} of {len(reps)} rep(s): the back's outline did not "
@@ -160,6 +160,17 @@ def summary_messages(analysis) -> list[str]:
         msgs.append(f"Rep(s) {which}: {reason}")
     msgs.extend(f.message for f in analysis.set_findings)
     return msgs
+
+
+def clip_verdict(analysis) -> Verdict:
+    """The set's verdict over its reps and bends; with neither, not judged: off side-on, or no
+    rep."""
+    parts = [*analysis.reps, *analysis.partials]
+    if parts:
+        return set_verdict([a.verdict for a in parts])
+    view = analysis.view
+    reason = "no_rep" if view.kind == "side" else "oblique_view"
+    return not_judged(reason, Viewing(view.kind, view.yaw_deg))
 
 
 def _partial_messages(partials) -> list[str]:
@@ -185,7 +196,7 @@ def build_report(analysis) -> dict:
         for f, ph, d in zip(analysis.frames, analysis.phases, analysis.depth, strict=True)
     ]
     duration = analysis.frames[-1].t if analysis.frames else info.duration_s
-    overall = set_verdict([a.verdict for a in [*reps, *analysis.partials]])
+    overall = clip_verdict(analysis)
     judged = [a for a in reps if a.verdict.state != "not_judged" or a.verdict.reason == "ambiguous"]
     return {
         "schema": SCHEMA,

@@ -147,8 +147,11 @@ def partial_bends(
     """Bends as deep as a rep that did not make one: a clip that only lowers the bar, or ends or
     starts mid-rep. Each comes back as a `Rep` with index 0 (not counted), spanning the frames
     outside every rep where the signal stays above the rep threshold (`enter_bottom`) for at
-    least the minimum rep duration."""
+    least the minimum rep duration. A clip in which the lifter never stands (a plank, a clip
+    that starts and ends in the bend) has none: a bend is judged against standing up."""
     rules = rules or RepRules()
+    if not (np.isfinite(depth) & (depth < rules.lockout)).any():
+        return []
     inside = np.zeros(len(times), dtype=bool)
     for r in reps:
         inside |= (times >= r.start_s) & (times <= r.end_s)

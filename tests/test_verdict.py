@@ -1,0 +1,88 @@
+"""The verdict stage and the reps stage's bends and phases, on hand-made measures and signals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from formcheck.reps import Rep, RepRules, partial_bends, rep_phases, segment_reps
+from formcheck.verdict import (
+    BackMeasures,
+    Verdict,
+    VerdictModel,
+    Viewing,
+    judge_rep,
+    not_judged,
+    set_verdict,
+)
+
+MODEL = VerdictModel(features=("bow",), mean=(20.0,), scale=(10.0,), coef=(3.0,), intercept=0.0)
+SIDE = Viewing("side", 8.0, None)
+
+
+def measures(bow: float | None, lumbar: float | None = 30.0, coverage: float = 1.0):
+    return BackMeasures(lumbar=lumbar, bow=bow, coverage=coverage)
+
+
+def test_bowed_back_is_rounded_and_straight_back_flat():
+    rounded = judge_rep(measures(45.0), {"ascent": measures(45.0)}, SIDE, MODEL)
+    assert rounded.state == "rounded" and rounded.rounding is True
+    assert rounded.phases == ["ascent"] and rounded.confidence > 0.9
+    flat = judge_rep(measures(0.0), {}, SIDE, MODEL)
+    assert flat.state == "flat" and flat.rounding is False and flat.reason is None
+
+
+def test_off_side_on_untraced_and_borderline_backs_are_not_judged():
+    oblique = judge_rep(measures(45.0), {}, Viewing("oblique", 45.0), MODEL)
+    assert (oblique.state, oblique.reason) == ("not_judged", "oblique_view")
+    assert oblique.rounding is None and "45 deg off side-on" in oblique.message
+    untraced = judge_rep(measures(None), {}, SIDE, MODEL)
+    assert untraced.reason == "back_not_traced"
+    sparse = judge_rep(measures(45.0, coverage=0.3), {}, SIDE, MODEL)
+    assert sparse.reason == "back_not_traced"
+    borderline = judge_rep(measures(20.0), {}, SIDE, MODEL)
+    assert borderline.reason == "ambiguous" and borderline.probability == pytest.approx(0.5)
+
+
+def test_bowed_outline_with_a_neutral_lower_back_is_not_rounding():
+    verdict = judge_rep(measures(45.0, lumbar=5.0), {}, SIDE, MODEL)
+    assert verdict.state == "flat"
+
+
+def test_set_verdict_needs_most_reps_judged_to_call_the_set_flat():
+    flat, rounded = Verdict("flat", 0.8), Verdict("rounded", 0.7)
+    skipped = not_judged("back_not_traced")
+    assert set_verdict([flat, rounded, skipped]).state == "rounded"
+    assert set_verdict([flat, flat, skipped]).state == "flat"
+    assert set_verdict([flat, flat, skipped]).confidence == pytest.approx(0.8 * 2 / 3)
+    mostly_unjudged = set_verdict([flat, skipped, skipped])
+    assert mostly_unjudged.state == "not_judged" and mostly_unjudged.reason == "back_not_traced"
+    assert set_verdict([]).reason == "no_rep"
+
+
+def test_model_round_trips_through_its_file_form():
+    data = {"features": ["bow"], "mean": [1.0], "scale": [2.0], "coef": [3.0], "intercept": 0.5}
+    model = VerdictModel.from_dict({**data, "unknown_key": 1})
+    assert model.features == ("bow",) and model.intercept == 0.5
+    assert model.probability(measures(1.0)) == pytest.approx(1 / (1 + np.exp(-0.5)))
+
+
+def test_a_lowering_that_makes_no_rep_is_a_bend():
+    times = np.arange(0, 3.0, 1 / 30)
+    depth = np.clip((times - 1.0) / 1.0, 0.0, 1.1)  # standing, then lowers to the floor
+    assert segment_reps(times, depth) == []
+    (bend,) = partial_bends(times, depth, [], RepRules())
+    assert bend.index == 0 and 1.4 < bend.start_s < 1.6 and bend.end_s == pytest.approx(times[-1])
+
+
+def test_no_bend_where_the_lifter_never_stands():
+    times = np.arange(0, 3.0, 1 / 30)
+    assert partial_bends(times, np.full(times.size, 1.2), []) == []  # a plank: always "deep"
+
+
+def test_a_pull_from_the_floor_starts_in_setup():
+    times = np.arange(0, 2.0, 0.1)
+    depth = np.array([1.0] * 6 + list(np.linspace(0.9, 0.0, 14)))
+    phases = rep_phases(times, depth, Rep(1, 0.0, 0.2, 1.9, 1.0))
+    assert list(phases[:6]) == ["setup"] * 6
+    assert set(phases[7:]) == {"ascent"}
