@@ -127,6 +127,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.app import create_app
+    from server.logredact import log_config
 
     if not is_loopback(args.host) and not args.allow_remote:
         return _fail(
@@ -189,6 +190,7 @@ def run_serve(args: argparse.Namespace) -> int:
         host=args.host.strip("[]"),
         port=args.port,
         log_level="info",
+        log_config=log_config(token),
         timeout_graceful_shutdown=3,
     )
     return 0

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -195,3 +197,35 @@ def test_library_lines_from_a_child_process_are_filtered_but_others_pass() -> No
 def test_every_command_has_verbose(command: str) -> None:
     proc = run_cli(command, "--help")
     assert proc.returncode == 0 and "--verbose" in proc.stdout
+
+
+@needs_footage
+def test_interrupted_run_leaves_no_output_behind(tmp_path: Path) -> None:
+    """Ctrl-C while the annotated video is being written: neither the report written just before
+    nor the half-written video are left; an earlier report stays as it was."""
+    report, video = tmp_path / "r.json", tmp_path / "r.mp4"
+    report.write_text(json.dumps({"schema": "formcheck.report/1", "old": True}))
+    before = report.read_bytes()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "formcheck", "analyze", str(GOOD_SHORT)]
+    proc = subprocess.Popen(
+        [*command, "--json", str(report), "--video", str(video)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        written = [p for p in tmp_path.iterdir() if p.suffix == ".json" and p.name != "r.json"]
+        if written or report.read_bytes() != before:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert report.read_bytes() == before
+    assert not video.exists()
+    assert _leftovers(tmp_path) == []
