@@ -12,6 +12,7 @@ Out: file descriptor 2 (where the native libraries write) becomes a pipe read by
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import re
@@ -54,10 +55,8 @@ def _restore() -> None:
     saved = _state.get("saved_fd")
     if not isinstance(saved, int):
         return
-    try:
+    with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
     os.dup2(saved, 2)  # closes this process's end of the pipe
     thread = _state.get("thread")
     if isinstance(thread, threading.Thread):

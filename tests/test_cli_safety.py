@@ -121,10 +121,7 @@ def test_unreadable_input_says_it_cannot_be_read(tmp_path: Path) -> None:
     clip = tmp_path / "locked.mp4"
     shutil.copyfile(GOOD_SHORT, clip)
     clip.chmod(0)
-    if os.geteuid() == 0:
-        proc = _analyze_as_nobody(str(clip))
-    else:
-        proc = run_cli("analyze", clip)
+    proc = _analyze_as_nobody(str(clip)) if os.geteuid() == 0 else run_cli("analyze", clip)
     line = assert_one_clear_error(proc, "locked.mp4", "cannot read", "permission")
     assert "write" not in line
 
