@@ -126,12 +126,12 @@ def test_pixel_bombs_are_refused_from_the_header(server: ServerProcess) -> None:
         assert "pose" in json.loads(ws.recv(timeout=120))
         before = _peak_rss_mb(server.process.pid)
         started = time.monotonic()
-        ws.send(png)
+        ws.send(struct.pack(">d", 1.0) + png)  # with a capture time, as the live page sends
         answer = json.loads(ws.recv(timeout=30))
         assert time.monotonic() - started < 2.0
         assert "JPEG or WebP" in answer["error"], answer
         started = time.monotonic()
-        ws.send(bomb)
+        ws.send(struct.pack(">d", 1.1) + bomb)
         messages, code, reason = _closed(ws, timeout=30)
         assert time.monotonic() - started < 2.0
     assert code == 1009 and "20000x20000" in reason, (code, reason)
