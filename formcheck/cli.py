@@ -9,9 +9,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import FormcheckError
+from .errors import FormcheckError, InputError
 from .exercise import EXERCISES
 from .keyframes import POSE_HZ
+from .native_logs import silence_native_logs
+from .outputs import check_outputs, staged
 
 
 def _outputs(arg: str | None, video: Path, many: bool, suffix: str) -> Path | None:
@@ -25,18 +27,41 @@ def _outputs(arg: str | None, video: Path, many: bool, suffix: str) -> Path | No
     return folder / f"{video.stem}{suffix}"
 
 
-def _analyze_one(video: Path, args, many: bool, console) -> int:
+def _check_readable(video: Path) -> None:
+    """InputError when the input exists but cannot be opened for reading."""
+    if not video.is_file():
+        return  # missing files and folders get their own message from the video reader
+    try:
+        with video.open("rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise InputError(
+            f"{video.name}: cannot read it ({exc.strerror or exc}). Check its permissions."
+        ) from exc
+
+
+def _analyze_one(video: Path, args, inputs: list[Path], console) -> int:
+    many = len(inputs) > 1
+    outputs = {
+        "json": _outputs(args.json, video, many, ".json"),
+        "csv": _outputs(args.csv, video, many, ".csv"),
+        "video": _outputs(args.video, video, many, ".annotated.mp4"),
+    }
+    _check_readable(video)
+    check_outputs(outputs, inputs, video)
+    with staged(outputs) as temps:
+        _run_analysis(video, args, temps, console)
+    return 0
+
+
+def _run_analysis(video: Path, args, temps: dict[str, Path | None], console) -> None:
     from .pipeline import AnalysisOptions, analyze_video
     from .report import human_summary
 
     opts = AnalysisOptions(
         exercise=args.exercise, height_cm=args.height_cm, pose_hz=args.pose_hz or None
     )
-    paths = {
-        "json_path": _outputs(args.json, video, many, ".json"),
-        "csv_path": _outputs(args.csv, video, many, ".csv"),
-        "video_path": _outputs(args.video, video, many, ".annotated.mp4"),
-    }
+    paths = {f"{kind}_path": path for kind, path in temps.items()}
     if console is None:
         report = analyze_video(video, opts, **paths)
     else:
@@ -58,7 +83,6 @@ def _analyze_one(video: Path, args, many: bool, console) -> int:
 
             report = analyze_video(video, opts, progress=progress, **paths)
     print(human_summary(video.name, report))
-    return 0
 
 
 def cmd_analyze(args) -> int:
@@ -68,16 +92,21 @@ def cmd_analyze(args) -> int:
 
         console = Console(stderr=True)
     videos = [Path(v) for v in args.videos]
-    many = len(videos) > 1
     status = 0
     for video in videos:
         try:
-            _analyze_one(video, args, many, console)
+            _analyze_one(video, args, videos, console)
         except FormcheckError as exc:
             print(f"formcheck: {exc}", file=sys.stderr)
             status = 2
         except OSError as exc:
-            print(f"formcheck: {video.name}: cannot write output: {exc}", file=sys.stderr)
+            failed = Path(exc.filename) if exc.filename else None
+            if failed is not None and failed.absolute() == video.absolute():
+                what = "cannot read it"
+            else:
+                what = "cannot write output"
+            reason = f"{exc.strerror or exc}" + (f": {failed.name}" if failed else "")
+            print(f"formcheck: {video.name}: {what} ({reason})", file=sys.stderr)
             status = 2
         except KeyboardInterrupt:
             print("formcheck: interrupted", file=sys.stderr)
@@ -137,12 +166,27 @@ def build_parser() -> argparse.ArgumentParser:
         add_live_parser(sub)
     except ImportError:
         pass
+    for command in sub.choices.values():
+        add_verbose_option(command)
     return parser
+
+
+def add_verbose_option(parser: argparse.ArgumentParser) -> None:
+    """`--verbose`: let MediaPipe's and TensorFlow Lite's own log lines through to stderr."""
+    if any("--verbose" in action.option_strings for action in parser._actions):
+        return
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show the log lines of MediaPipe and TensorFlow Lite (hidden by default)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not getattr(args, "verbose", False):
+        silence_native_logs()
     try:
         return int(args.func(args) or 0)
     except FormcheckError as exc:

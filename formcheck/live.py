@@ -28,6 +28,7 @@ from .angles import ANGLE_NAMES, FrameAngles
 from .assess import RepAssessment, RoundingRule, assess_rep, assess_set
 from .errors import InputError
 from .estimator import EstimatorConfig, PoseEstimator
+from .frame_header import check_frame
 from .kinematics import SMOOTHED_FIELDS, RawFrame, measure_frame, to_frame_angles
 from .neutral import NeutralTracker
 from .pipeline import load_rule
@@ -190,7 +191,7 @@ class LiveSession:
 
     # -- per frame -------------------------------------------------------------------------
     def process_jpeg(self, data: bytes, t: float) -> LiveFrame:
-        """Decode a JPEG (or PNG) frame and process it; InputError if it is not an image."""
+        """Decode a JPEG (or WebP) frame and process it; InputError if it is not one."""
         image = decode_image(data)
         return self.process(image, t)
 
@@ -381,9 +382,9 @@ def rep_record(a: RepAssessment) -> dict:
 
 
 def decode_image(data: bytes) -> np.ndarray:
-    """JPEG/PNG bytes to an RGB array; InputError when they are not a readable image."""
-    if not data:
-        raise InputError("empty frame: send one JPEG image per message")
+    """JPEG/WebP bytes to an RGB array; InputError when they are not a readable image of an
+    acceptable size (checked from the header, before decoding: see `frame_header`)."""
+    check_frame(data)
     bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if bgr is None or bgr.size == 0:
         raise InputError("the frame is not a readable JPEG image")

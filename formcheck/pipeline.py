@@ -373,6 +373,9 @@ def analyze_video(
     first.observations = []
     report = report_mod.build_report(analysis)
     if first.truncated:
+        # The container announces the whole clip; the report gives what was analysed.
+        last = analysis.frames[-1].t if analysis.frames else 0.0
+        report["video"]["duration_s"] = round(last + 1.0 / info.fps, 3)
         report["summary"]["messages"].append(
             "The video file ends early (truncated); frames after the damage were not analysed."
         )

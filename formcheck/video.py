@@ -4,8 +4,8 @@ In:  a path to a video or image file, or a camera index.
 Out: `VideoInfo` (size after rotation, fps, frame count, codec) and an iterator of `Frame`
      (index, presentation time in seconds from the first frame, upright RGB uint8 image).
 Unreadable input raises `InputError` with a one-line message saying what is wrong and what to do.
-A still picture with a video extension is refused (an upload mistake); with an image extension
-it opens as a one-frame `ImageSource`.
+`probe` and `VideoSource` refuse a still picture, whatever its extension: analysis needs a clip.
+`open_source` (live coaching) opens a file with an image extension as a one-frame `ImageSource`.
 """
 
 from __future__ import annotations
@@ -162,8 +162,8 @@ def _probe_container(path: Path, container: av.container.InputContainer) -> Vide
         raise InputError(f"{name}: not a readable video ({kind}). {_HINT}")
     if any(container.format.name.endswith(s) for s in _STILL_FORMATS):
         raise InputError(
-            f"{name}: this is a still image, not a video. Film or export the lift as a video clip "
-            f"(or give the picture its own extension, e.g. .png, to analyse one frame)."
+            f"{name}: this is a still image, not a video; a lift is measured over the whole "
+            "movement. Film the set from the side (or export it) as a video clip and try again."
         )
     stream = container.streams.video[0]
     codec = stream.codec_context.name

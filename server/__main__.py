@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from formcheck.cli import add_verbose_option
+from formcheck.native_logs import silence_native_logs
 from server.cli import add_serve_parser, run_serve
 
 
@@ -12,8 +14,10 @@ def main(argv: list[str] | None = None) -> int:
     """Parse `serve` options and run the server."""
     parser = argparse.ArgumentParser(prog="python -m server")
     sub = parser.add_subparsers(dest="command")
-    add_serve_parser(sub)
+    add_verbose_option(add_serve_parser(sub))
     args = parser.parse_args(["serve", *(sys.argv[1:] if argv is None else argv)])
+    if not args.verbose:
+        silence_native_logs()
     return run_serve(args)
 
 

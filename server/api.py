@@ -33,6 +33,7 @@ _PLAYABLE = {
     ".webm": {"vp8", "vp9", "av1"},
 }
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
+MAX_NAME_CHARS = 200
 _SSE_POLL_S = 0.3
 _SSE_KEEPALIVE_S = 15.0
 
@@ -99,7 +100,11 @@ def display_name(raw: str) -> str:
     """The uploaded file's name without any client path, control characters or excess length."""
     name = PureWindowsPath(PurePosixPath(raw).name).name
     name = "".join(ch for ch in name if ch.isprintable()).strip()
-    return name[:200] or "video"
+    if len(name) > MAX_NAME_CHARS:
+        suffix = Path(name).suffix
+        suffix = suffix if _SAFE_SUFFIX.match(suffix.lower()) else ""
+        name = name[: MAX_NAME_CHARS - len(suffix)].rstrip() + suffix
+    return name or "video"
 
 
 def download_stem(filename: str) -> str:

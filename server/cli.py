@@ -17,6 +17,7 @@ from pathlib import Path
 
 from server.security import TOKEN_FILE, load_or_create_token
 from server.settings import (
+    DEFAULT_LIVE_IDLE_S,
     DEFAULT_MAX_MINUTES,
     MB,
     Settings,
@@ -59,6 +60,13 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         type=float,
         default=DEFAULT_MAX_MINUTES,
         help=f"longest accepted video in minutes (default {DEFAULT_MAX_MINUTES:g})",
+    )
+    parser.add_argument(
+        "--live-idle-seconds",
+        type=float,
+        default=DEFAULT_LIVE_IDLE_S,
+        help="close a live session that sends no frame for this long, freeing its slot "
+        f"(default {DEFAULT_LIVE_IDLE_S:g})",
     )
     parser.add_argument(
         "--allow-remote",
@@ -127,6 +135,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.app import create_app
+    from server.logredact import log_config
 
     if not is_loopback(args.host) and not args.allow_remote:
         return _fail(
@@ -142,6 +151,8 @@ def run_serve(args: argparse.Namespace) -> int:
         return _fail("--max-upload-mb must be positive.")
     if not args.max_minutes > 0:
         return _fail("--max-minutes must be positive.")
+    if not args.live_idle_seconds > 0:
+        return _fail("--live-idle-seconds must be positive.")
     if args.new_token and not args.allow_remote:
         return _fail("--new-token only makes sense with --allow-remote.")
     data_dir = (args.data_dir or default_data_dir()).expanduser().resolve()
@@ -167,6 +178,7 @@ def run_serve(args: argparse.Namespace) -> int:
         max_duration_s=float(args.max_minutes) * 60,
         allow_remote=bool(args.allow_remote),
         access_token=token,
+        live_idle_s=float(args.live_idle_seconds),
     )
     address = _address(args.host, args.port)
     print(f"formcheck: data in {data_dir}; Ctrl-C stops.")
@@ -189,6 +201,7 @@ def run_serve(args: argparse.Namespace) -> int:
         host=args.host.strip("[]"),
         port=args.port,
         log_level="info",
+        log_config=log_config(token),
         timeout_graceful_shutdown=3,
     )
     return 0

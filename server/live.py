@@ -1,12 +1,16 @@
 """WebSocket `/api/live`: a live coaching session per connection; the `/live` page.
 
-In:  first message, text JSON config `{"exercise": "auto", "height_cm": 178}` (both optional);
-     then frames as binary messages, each one JPEG image. A frame may be prefixed with its
-     capture time as an 8-byte big-endian float64 (seconds); without it the server's receive
-     time is used. A text message `{"stop": true}` ends the set.
+In:  first message, text JSON config `{"exercise": "auto", "height_cm": 178}` (both optional,
+     at most `MAX_CONFIG_BYTES`); then frames as binary messages, each one JPEG (or WebP) image
+     within `formcheck.frame_header`'s pixel limits, checked from its header before decoding. A
+     frame may be prefixed with its capture time as an 8-byte big-endian float64 (seconds);
+     without it the server's receive time is used. A text message `{"stop": true}` ends the set.
 Out: per processed frame, JSON `{"t", "pose", "landmarks", "back_outline", "angles", "rep",
      "cues"}` (see `formcheck.live.LiveFrame.to_dict`); on stop, `{"summary": {...}, "cues",
-     "stats"}` and the socket closes. Bad input gets `{"error": "..."}`.
+     "stats"}` and the socket closes. Bad input gets `{"error": "..."}`. Close codes: 1003 for
+     a bad config, 1009 for a frame with too many pixels, 1013 when all sessions are taken,
+     4408 when no frame came for the server's idle limit (`--live-idle-seconds`, default 30 s),
+     each with the error message as the close reason.
 
 Back-pressure: at most one frame is processed per client at a time, in a worker thread so the
 event loop stays free; a frame that arrives while another is processed waits in a one-frame
@@ -31,6 +35,8 @@ import numpy as np
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 
+from formcheck.errors import InputError
+from formcheck.frame_header import FrameTooLarge, check_frame
 from formcheck.parallel import limit_heap_growth, trim_heap
 from server.api import EXERCISES, HEIGHT_RANGE_CM
 
@@ -39,7 +45,13 @@ router = APIRouter()
 PAGE = Path(__file__).parent / "static" / "live.html"
 MAX_SESSIONS = 4
 MAX_FRAME_BYTES = 4 * 1024 * 1024
+MAX_CONFIG_BYTES = 4096
 CONFIG_TIMEOUT_S = 10.0
+DEFAULT_IDLE_S = 30.0
+CLOSE_BAD_CONFIG = 1003
+CLOSE_FRAME_TOO_LARGE = 1009
+CLOSE_BUSY = 1013
+CLOSE_IDLE = 4408
 MAX_BAD_FRAMES = 20
 LIVE_WORKERS = 1
 
@@ -50,9 +62,13 @@ class LiveConfigError(ValueError):
 
 def parse_config(text: str) -> tuple[str, float | None]:
     """Exercise and height from the first message; LiveConfigError with a readable reason."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise LiveConfigError(
+            f"the first message must be a JSON config object of at most {MAX_CONFIG_BYTES} bytes"
+        )
     try:
         data = json.loads(text) if text.strip() else {}
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise LiveConfigError("the first message must be a JSON config object") from exc
     if not isinstance(data, dict):
         raise LiveConfigError("the first message must be a JSON config object")
@@ -73,8 +89,9 @@ def parse_config(text: str) -> tuple[str, float | None]:
 
 
 def split_frame(data: bytes, received_s: float) -> tuple[float, bytes]:
-    """(capture time, JPEG bytes): a JPEG starts with FF D8; anything else carries a time."""
-    if data[:2] == b"\xff\xd8" or len(data) <= 8:
+    """(capture time, image bytes): a JPEG starts with FF D8, a WebP with RIFF; anything else
+    carries a time."""
+    if data[:2] == b"\xff\xd8" or data[:4] == b"RIFF" or len(data) <= 8:
         return received_s, data
     (t,) = struct.unpack(">d", data[:8])
     return (t if math.isfinite(t) else received_s), data[8:]
@@ -105,9 +122,11 @@ class LatestFrame:
 
 
 def _is_stop(text: str | None) -> bool:
+    if not text or len(text) > MAX_CONFIG_BYTES:
+        return False
     try:
-        data = json.loads(text or "")
-    except json.JSONDecodeError:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
         return False
     return isinstance(data, dict) and bool(data.get("stop"))
 
@@ -160,8 +179,7 @@ async def live(ws: WebSocket) -> None:
     if active is None:
         active = ws.app.state.live_sessions = set()
     if len(active) >= MAX_SESSIONS:
-        await ws.send_json({"error": f"too many live sessions (at most {MAX_SESSIONS})"})
-        await ws.close(code=1013)
+        await _close(ws, CLOSE_BUSY, f"too many live sessions (at most {MAX_SESSIONS})")
         return
     try:
         first = await asyncio.wait_for(ws.receive(), CONFIG_TIMEOUT_S)
@@ -172,18 +190,24 @@ async def live(ws: WebSocket) -> None:
         exercise, height = parse_config(first["text"])
     except (asyncio.TimeoutError, LiveConfigError) as exc:
         reason = str(exc) or "no config received: send a JSON config first"
-        await ws.send_json({"error": reason})
-        await ws.close(code=1003)
+        await _close(ws, CLOSE_BAD_CONFIG, reason)
         return
+    settings = getattr(ws.app.state, "settings", None)
+    idle_s = float(getattr(settings, "live_idle_s", DEFAULT_IDLE_S))
     active.add(ws)
     try:
-        await _run(ws, exercise, height)
+        await _run(ws, exercise, height, idle_s)
     finally:
         active.discard(ws)
 
 
-async def _run(ws: WebSocket, exercise: str, height: float | None) -> None:
-    from formcheck.errors import InputError
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    """Send the reason as an error message, then close with it (close reasons are short)."""
+    await ws.send_json({"error": reason})
+    await ws.close(code=code, reason=reason.encode()[:120].decode("utf-8", "ignore"))
+
+
+async def _run(ws: WebSocket, exercise: str, height: float | None, idle_s: float) -> None:
     from formcheck.live import LiveConfig, LiveSession
 
     loop = asyncio.get_running_loop()
@@ -195,20 +219,37 @@ async def _run(ws: WebSocket, exercise: str, height: float | None) -> None:
     frames = LatestFrame()
     stop = asyncio.Event()
     errors: list[str] = []
+    ending: list[tuple[int, str]] = []  # (close code, reason) when the server ends the session
     t0 = time.monotonic()
 
     async def receive() -> None:
+        last_frame = time.monotonic()
         try:
             while True:
-                message = await ws.receive()
+                left = last_frame + idle_s - time.monotonic()
+                try:
+                    message = await asyncio.wait_for(ws.receive(), max(left, 0.0))
+                except asyncio.TimeoutError:
+                    reason = f"no frame for {idle_s:g} s: the live session was closed"
+                    ending.append((CLOSE_IDLE, reason))
+                    break
                 if message["type"] == "websocket.disconnect":
                     break
                 data = message.get("bytes")
                 if data is not None:
+                    last_frame = time.monotonic()
                     if len(data) > MAX_FRAME_BYTES:
                         errors.append("frame too large: send JPEG frames of at most 4 MB")
                         continue
-                    frames.put(split_frame(data, time.monotonic() - t0))
+                    item = split_frame(data, time.monotonic() - t0)
+                    try:
+                        check_frame(item[1])
+                    except FrameTooLarge as exc:
+                        ending.append((CLOSE_FRAME_TOO_LARGE, str(exc)))
+                        break
+                    except InputError:
+                        pass  # answered in order by the worker, like any unreadable frame
+                    frames.put(item)
                 elif _is_stop(message.get("text")):
                     break
         except WebSocketDisconnect:
@@ -249,6 +290,9 @@ async def _run(ws: WebSocket, exercise: str, height: float | None) -> None:
         await process()
         for error in errors:
             await ws.send_json({"error": error})
+        if ending:
+            await _close(ws, *ending[0])
+            return
         summary = await loop.run_in_executor(pool, session.finish)
         await ws.send_json(
             {"summary": summary, "cues": summary["cues"], "stats": _stats(timings, frames)}

@@ -1,25 +1,30 @@
 """Who may talk to the server: loopback-only by default, an access token when remote clients are allowed.
 
 In:  every HTTP and WebSocket connection (ASGI scope); the settings' `allow_remote` and token.
-Out: the request passed on to the app, or refused (403 for other hosts and cross-site requests,
-     401 without the token; a WebSocket is closed before its handshake completes, which clients
+Out: the request passed on to the app, or refused (400 for a malformed Host header, 403 for
+     other hosts and cross-site requests, 401 without the token; a WebSocket is closed before its handshake completes, which clients
      see as HTTP 403). A `/?token=...` link sets an HttpOnly cookie so the browser pages work.
 
-Local mode (default): the Host must be a loopback name (stops DNS rebinding) and a request from a
-page of another origin may not touch the API or a WebSocket (stops CSRF and cross-site reads).
-Remote mode (`--allow-remote`): the same-origin rule still holds, the Host may be anything, and
-every API call, page and WebSocket needs `Authorization: Bearer <token>` or the cookie.
+Both modes: the Host header must be exactly a host name or address with an optional port, and a
+request that carries an Origin may touch the API or a WebSocket only when that origin is the
+server's own (same scheme, host and port as the request was sent to): stops CSRF and cross-site
+reads, also from other programs' pages on this computer.
+Local mode (default): the Host must be a loopback name (stops DNS rebinding).
+Remote mode (`--allow-remote`): the Host may be anything, and every API call, page and
+WebSocket needs `Authorization: Bearer <token>` or the cookie.
 Static assets (/static/...) carry no data and are served to anyone who may connect at all.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import os
+import re
 import secrets
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -29,6 +34,7 @@ COOKIE_NAME = "formcheck_token"
 _COOKIE_MAX_AGE_S = 365 * 24 * 3600
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _OTHER_HOST = "This formcheck server only answers pages served from this computer."
+_BAD_HOST = "The Host header is not a valid host name (name or address, optionally :port)."
 _CROSS_SITE = "Requests from pages of other sites are not accepted."
 _NEED_TOKEN = (
     "This formcheck server needs its access token: open the link printed when it was first "
@@ -61,20 +67,57 @@ def load_or_create_token(data_dir: Path) -> tuple[str, bool]:
     return token, True
 
 
+_HOST = re.compile(
+    r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9][A-Za-z0-9.-]*))(?::(?P<port>\d{1,5}))?"
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def parse_host(value: str, scheme: str = "http") -> tuple[str, int] | None:
+    """(host name in lower case, port) of a Host header value, or None when it is not exactly
+    `name[:port]`, `IPv4[:port]` or `[IPv6][:port]`; anything else (`a:1@b`, `a, b`) is refused
+    rather than guessed at. The port defaults to the scheme's."""
+    match = _HOST.fullmatch(value.strip())
+    if match is None:
+        return None
+    port = int(match["port"]) if match["port"] else _DEFAULT_PORTS.get(scheme, 80)
+    if not 0 < port < 65536:
+        return None
+    if match["ipv6"] is not None:
+        try:
+            return str(ipaddress.IPv6Address(match["ipv6"])), port
+        except ValueError:
+            return None
+    name = match["name"].lower().rstrip(".")
+    return (name, port) if name and ".." not in name else None
+
+
+def parse_origin(origin: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a browser Origin (`scheme://host[:port]`), None if malformed."""
+    scheme, sep, rest = origin.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in _DEFAULT_PORTS:
+        return None
+    host = parse_host(rest, scheme)
+    return None if host is None else (scheme, *host)
+
+
 def host_name(value: str) -> str:
-    """Host name of a Host header or an origin URL, without port or IPv6 brackets, lower case."""
+    """Host name of a Host header or an origin URL (no port or brackets, lower case); '' when
+    the value is malformed."""
     if "://" in value:
-        return (urlsplit(value).hostname or "").lower()
-    if value.startswith("["):
-        return value[1 : value.find("]")].lower()
-    return (value.rsplit(":", 1)[0] if value.count(":") == 1 else value).lower()
+        origin = parse_origin(value)
+        return origin[1] if origin else ""
+    host = parse_host(value)
+    return host[0] if host else ""
 
 
-def _same_origin(origin: str, host_header: str) -> bool:
-    """True when a browser Origin names the host (and port) this request was sent to."""
-    if origin == "null":
-        return False
-    return urlsplit(origin).netloc.lower() == host_header.lower()
+def _own_origin(scope: Scope, host_header: str) -> tuple[str, str, int] | None:
+    """The origin of the pages this server serves, as the request addressed it."""
+    scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme", "http"), scope.get("scheme"))
+    scheme = scheme if scheme in _DEFAULT_PORTS else "http"
+    host = parse_host(host_header, scheme)
+    return None if host is None else (scheme, *host)
 
 
 def token_matches(candidate: str | None, token: str) -> bool:
@@ -100,6 +143,9 @@ class AccessGuard:
         path: str = scope.get("path", "/")
         websocket = scope["type"] == "websocket"
         host_header = headers.get("host", "127.0.0.1")
+        if parse_host(host_header) is None:
+            await _refuse(scope, receive, send, 400, _BAD_HOST)
+            return
         if not self.allow_remote and host_name(host_header) not in LOOPBACK_NAMES:
             await _refuse(scope, receive, send, 403, _OTHER_HOST)
             return
@@ -134,9 +180,9 @@ class AccessGuard:
         origin = headers.get("origin")
         if not origin:
             return False
-        if self.allow_remote:
-            return not _same_origin(origin, host)
-        return host_name(origin) not in LOOPBACK_NAMES
+        # Only the server's own origin: scheme, host and port, in local and remote mode alike.
+        theirs = parse_origin(origin.strip())
+        return theirs is None or theirs != _own_origin(scope, host)
 
     def _authorised(self, headers: dict[str, str]) -> bool:
         assert self.token is not None

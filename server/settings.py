@@ -14,6 +14,8 @@ from pathlib import Path
 MB = 1024 * 1024
 # A set rarely lasts more than a few minutes; longer clips tie up a worker for a long time.
 DEFAULT_MAX_MINUTES = 15.0
+# A live session that sends no frame for this long is closed, so it gives its slot back.
+DEFAULT_LIVE_IDLE_S = 30.0
 
 
 def default_data_dir() -> Path:
@@ -41,10 +43,13 @@ class Settings:
     max_duration_s: float = DEFAULT_MAX_MINUTES * 60
     allow_remote: bool = False
     access_token: str | None = None
+    live_idle_s: float = DEFAULT_LIVE_IDLE_S
 
     def __post_init__(self) -> None:
         if self.allow_remote and not self.access_token:
             raise ValueError("a server that accepts remote clients needs an access token")
+        if not self.live_idle_s > 0:
+            raise ValueError("the live idle limit must be positive")
 
     @classmethod
     def default(cls) -> Settings:

@@ -90,8 +90,27 @@ def _summary_numbers(report: dict) -> tuple[int | None, int | None, bool | None,
         rounded = sum(1 for rep in reps if rep.get("rounding"))
     # None when the back was not judged (oblique view, back not traced): history says so.
     rounding = summary.get("rounding") if "rounding" in summary else bool(rounded)
-    duration = (report.get("video") or {}).get("duration_s")
-    return rep_count, rounded, None if rounding is None else bool(rounding), duration
+    return (
+        rep_count,
+        rounded,
+        None if rounding is None else bool(rounding),
+        analysed_duration(report),
+    )
+
+
+def analysed_duration(report: dict) -> float | None:
+    """Seconds of video that were analysed: the container's duration, unless the frames end
+    earlier (a truncated file whose header still announces the whole clip)."""
+    video = report.get("video") or {}
+    duration = video.get("duration_s")
+    frames = report.get("frames") or []
+    last_t = frames[-1].get("t") if frames and isinstance(frames[-1], dict) else None
+    if not isinstance(last_t, (int, float)):
+        return duration
+    fps = video.get("fps")
+    step = 1.0 / fps if isinstance(fps, (int, float)) and fps > 0 else 0.0
+    analysed = round(float(last_t) + step, 3)
+    return analysed if not isinstance(duration, (int, float)) else min(float(duration), analysed)
 
 
 def _die_with_parent(parent_pid: int) -> None:

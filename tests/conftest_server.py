@@ -53,6 +53,7 @@ class ServerProcess:
     max_upload_mb: float = 500
     workers: int = 1
     port: int = field(default_factory=free_port)
+    extra: tuple[str, ...] = ()  # more `formcheck serve` options
     process: subprocess.Popen | None = None
     log_path: Path | None = None
 
@@ -77,6 +78,7 @@ class ServerProcess:
             str(self.workers),
             "--max-upload-mb",
             str(self.max_upload_mb),
+            *self.extra,
         ]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -87,7 +89,8 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/api/config", timeout=1).status_code == 200:
+                # 401: a server with --allow-remote answers, without its token
+                if httpx.get(f"{self.url}/api/config", timeout=1).status_code in (200, 401):
                     return self
             except httpx.HTTPError:
                 pass

@@ -266,3 +266,35 @@ def test_cli_live_bad_source_is_one_clear_line() -> None:
     assert proc.returncode == 2
     lines = stderr_lines(proc.stderr)
     assert lines and "file not found" in lines[-1] and "Traceback" not in proc.stderr
+
+
+def test_frame_header_gives_format_and_size_without_decoding() -> None:
+    from formcheck.frame_header import FrameTooLarge, check_frame, frame_size
+
+    image = np.full((48, 64, 3), 90, np.uint8)
+    _, jpeg = cv2.imencode(".jpg", image)
+    _, progressive = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])
+    _, lossy = cv2.imencode(".webp", image, [cv2.IMWRITE_WEBP_QUALITY, 80])
+    _, lossless = cv2.imencode(".webp", image, [cv2.IMWRITE_WEBP_QUALITY, 101])
+    assert frame_size(jpeg.tobytes()) == ("jpeg", 64, 48)
+    assert frame_size(progressive.tobytes()) == ("jpeg", 64, 48)
+    assert frame_size(lossy.tobytes()) == ("webp", 64, 48)
+    assert frame_size(lossless.tobytes()) == ("webp", 64, 48)
+    extended = b"RIFF\x00\x00\x00\x00WEBPVP8X\x0a\x00\x00\x00" + b"\x00" * 4
+    extended += (4999).to_bytes(3, "little") + (2999).to_bytes(3, "little")
+    assert frame_size(extended) == ("webp", 5000, 3000)
+    with pytest.raises(FrameTooLarge, match="5000x3000"):
+        check_frame(extended)
+    _, png = cv2.imencode(".png", image)
+    for data in (png.tobytes(), b"GIF89a" + b"\x00" * 20, jpeg.tobytes()[:40]):
+        with pytest.raises(InputError, match="JPEG or WebP"):
+            check_frame(data)
+    with pytest.raises(InputError):
+        decode_image(png.tobytes())  # the decoder would read PNG; live frames are JPEG/WebP
+    assert decode_image(lossy.tobytes()).shape == (48, 64, 3)
+
+
+def test_parse_config_survives_hostile_text() -> None:
+    for text in ("[" * 100_000 + "]" * 100_000, '{"a": "' + "x" * 10_000 + '"}'):
+        with pytest.raises(LiveConfigError, match="JSON config object"):
+            parse_config(text)

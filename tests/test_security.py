@@ -107,8 +107,12 @@ def test_local_mode_refuses_other_hosts_and_origins(local_client: TestClient) ->
         assert local_client.get("/api/analyses", headers=headers).status_code == 403, headers
     response = local_client.post("/api/analyses", headers={"Origin": EVIL}, files={"video": b"x"})
     assert response.status_code == 403 and "other sites" in response.json()["detail"]
-    # Same machine, other port: the app's own pages in development are still allowed.
-    allowed = local_client.get("/api/config", headers={"Origin": "http://localhost:5173"})
+    # Same machine, other port or scheme: another program's page, refused too.
+    for origin in ("http://localhost:5173", "http://127.0.0.1:9999", "https://127.0.0.1:8000"):
+        refused = local_client.get("/api/config", headers={"Origin": origin})
+        assert refused.status_code == 403, origin
+    # The server's own origin is fine.
+    allowed = local_client.get("/api/config", headers={"Origin": "http://127.0.0.1:8000"})
     assert allowed.status_code == 200
     # A plain link from another site to the start page still opens it.
     assert local_client.get("/", headers={"Sec-Fetch-Site": "cross-site"}).status_code == 200
@@ -121,6 +125,9 @@ def test_no_cors_for_other_origins(local_client: TestClient) -> None:
     )
     assert "access-control-allow-origin" not in preflight.headers
     response = local_client.get("/api/config", headers={"Origin": "http://127.0.0.1:9999"})
+    assert response.status_code == 403
+    assert not any(h.startswith("access-control-") for h in response.headers)
+    response = local_client.get("/api/config", headers={"Origin": "http://127.0.0.1:8000"})
     assert response.status_code == 200
     assert not any(h.startswith("access-control-") for h in response.headers)
 
@@ -366,3 +373,47 @@ def test_upload_cap_is_enforced_while_streaming(tmp_path: Path) -> None:
         assert httpx.get(f"{proc.url}/api/analyses").json() == []
     finally:
         proc.stop()
+
+
+# --- Host parsing and log redaction (fast) ------------------------------------------------------
+
+
+def test_host_and_origin_are_parsed_strictly() -> None:
+    from server.security import parse_host, parse_origin
+
+    assert parse_host("127.0.0.1:8000") == ("127.0.0.1", 8000)
+    assert parse_host("LocalHost") == ("localhost", 80)
+    assert parse_host("[::1]:8000") == ("::1", 8000)
+    for bad in ("127.0.0.1:8000@evil.example", "localhost:8000, evil.example", "a b", "", ":80"):
+        assert parse_host(bad) is None, bad
+    for bad in ("[::1", "[nope]:80", "host:99999", "host:80:81", "user@host"):
+        assert parse_host(bad) is None, bad
+    assert parse_origin("http://127.0.0.1:8000") == ("http", "127.0.0.1", 8000)
+    assert parse_origin("https://example.org") == ("https", "example.org", 443)
+    for bad in ("null", "file://", "http://a:1@b", "http://host/path", "ftp://host"):
+        assert parse_origin(bad) is None, bad
+
+
+def test_log_records_lose_their_secrets() -> None:
+    import logging
+
+    from server.logredact import RedactSecrets, redact
+
+    secret = "S3cr3t-token_value-0123456789abcdef0123456789"
+    assert redact(f"GET /?token={secret}&next=/live HTTP/1.1") == (
+        "GET /?token=<redacted>&next=/live HTTP/1.1"
+    )
+    assert secret not in redact(f"Authorization: Bearer {secret}")
+    assert secret not in redact(f"cookie: {COOKIE_NAME}={secret}; other=1")
+    assert redact(f"anything {secret} at all", secret) == "anything <redacted> at all"
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s" %d',
+        ("127.0.0.1:5", "GET", f"/?token={secret}", 303),
+        None,
+    )
+    assert RedactSecrets(secret).filter(record)
+    assert secret not in record.getMessage() and "token=<redacted>" in record.getMessage()
