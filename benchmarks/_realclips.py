@@ -94,11 +94,10 @@ def _key(path: Path, opts: AnalysisOptions) -> str:
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
-    h.update(
-        json.dumps(
-            [CACHE_VERSION, asdict(opts.spine), opts.max_side, opts.pose_hz], sort_keys=True
-        ).encode()
-    )
+    parts = [CACHE_VERSION, asdict(opts.spine), opts.max_side, opts.pose_hz]
+    if opts.model != "full":
+        parts.append(opts.model)
+    h.update(json.dumps(parts, sort_keys=True).encode())
     return h.hexdigest()[:24]
 
 

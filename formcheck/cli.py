@@ -59,7 +59,10 @@ def _run_analysis(video: Path, args, temps: dict[str, Path | None], console) -> 
     from .report import human_summary
 
     opts = AnalysisOptions(
-        exercise=args.exercise, height_cm=args.height_cm, pose_hz=args.pose_hz or None
+        exercise=args.exercise,
+        height_cm=args.height_cm,
+        pose_hz=args.pose_hz or None,
+        model=args.model,
     )
     paths = {f"{kind}_path": path for kind, path in temps.items()}
     if console is None:
@@ -114,6 +117,22 @@ def cmd_analyze(args) -> int:
     return status
 
 
+def cmd_models(args) -> int:
+    """`formcheck models status | install`: the pose models and their checksums."""
+    from . import posemodels
+
+    if args.action == "install":
+        tarball = Path(args.from_file) if args.from_file else None
+        for name, state in posemodels.install(tuple(args.only), tarball=tarball):
+            print(f"{name}: {state}")
+        return 0
+    bad = 0
+    for s in posemodels.status():
+        print(f"{s.name:6s} {s.state:10s} {s.path}")
+        bad += s.state == "damaged"
+    return 2 if bad else 0
+
+
 def _non_negative(text: str) -> float:
     try:
         value = float(text)
@@ -146,7 +165,27 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"pose inference rate; faster clips are interpolated between (default {POSE_HZ:g}, "
         "0 = every frame)",
     )
+    a.add_argument(
+        "--model",
+        default="full",
+        choices=("lite", "full", "heavy"),
+        help="BlazePose model (default full, shipped with mediapipe; lite and heavy need "
+        "`formcheck models install`)",
+    )
     a.set_defaults(func=cmd_analyze)
+
+    m = sub.add_parser(
+        "models",
+        help="show or install the pose models (lite and heavy come from npm)",
+        description="Pose models: `status` lists them with their checksums; `install` fetches "
+        "Lite and Heavy with `npm pack @mediapipe/pose`, checks them and puts them beside Full.",
+    )
+    m.add_argument("action", choices=("status", "install"))
+    m.add_argument("--only", nargs="+", default=["lite", "heavy"], choices=("lite", "heavy"))
+    m.add_argument(
+        "--from", dest="from_file", metavar="TGZ", help="install from this npm package tarball"
+    )
+    m.set_defaults(func=cmd_models)
 
     try:
         from .synth.cli import add_synth_parser

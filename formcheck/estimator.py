@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from . import posemodels
 from .pose import Pose
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -27,9 +28,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 @dataclass
 class EstimatorConfig:
-    """How BlazePose runs. model_complexity 1 (Full) is the only model shipped in the wheel."""
+    """How BlazePose runs. `model` lite | full | heavy: Full ships in the wheel, Lite and Heavy
+    come from `formcheck models install` (see `formcheck.posemodels`)."""
 
     max_side: int = 640
+    model: str = "full"
     segmentation: bool = True
     tracking: bool = True
     min_detection_confidence: float = 0.5
@@ -193,6 +196,8 @@ class PoseEstimator:
         self.config = config or EstimatorConfig()
         if self.config.verify not in ("detection", "landmarks"):
             raise ValueError(f"unknown verify mode {self.config.verify!r}")
+        if self.config.model != "full":
+            posemodels.require(self.config.model)
         self._pose = self._make(static=not self.config.tracking)
         self._detector = None
         self._own_detector = False
@@ -216,7 +221,7 @@ class PoseEstimator:
         seg = self.config.segmentation if segmentation is None else segmentation
         return _graph_class(max(1, self.config.threads))(
             static_image_mode=static,
-            model_complexity=1,
+            model_complexity=posemodels.COMPLEXITY[self.config.model],
             smooth_landmarks=not static,
             enable_segmentation=seg,
             smooth_segmentation=seg and not static,

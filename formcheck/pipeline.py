@@ -76,6 +76,8 @@ class AnalysisOptions:
     # Pose inference rate: faster clips run pose on every n-th frame (see formcheck.keyframes);
     # None runs it on every frame.
     pose_hz: float | None = POSE_HZ
+    # BlazePose model: lite | full | heavy (see formcheck.posemodels).
+    model: str = "full"
 
 
 def load_rule() -> RoundingRule:
@@ -323,7 +325,7 @@ def observe_video(
     limit_heap_growth()
     workers = resolve_workers(opts.workers)
     chunks = plan_chunks(info.frames, info.fps, workers)
-    config = EstimatorConfig(max_side=opts.max_side)
+    config = EstimatorConfig(max_side=opts.max_side, model=opts.model)
     stride = pose_stride(info.fps, opts.pose_hz)
     if len(chunks) > 1:
         obs = observe_chunks(

