@@ -298,3 +298,14 @@ def test_parse_config_survives_hostile_text() -> None:
     for text in ("[" * 100_000 + "]" * 100_000, '{"a": "' + "x" * 10_000 + '"}'):
         with pytest.raises(LiveConfigError, match="JSON config object"):
             parse_config(text)
+
+
+OBLIQUE = "bichraix_good002.mp4"  # 45 deg front-oblique
+
+
+def test_cli_live_on_an_oblique_clip_asks_for_side_on_and_never_calls_the_back_flat() -> None:
+    proc = run_cli("live", "--source", footage(OBLIQUE), "--no-window", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Turn side-on to the camera" in proc.stdout
+    assert "flat back" not in proc.stdout.lower().replace("flat back — push", "")
+    assert "Rep 1:" not in proc.stdout  # no rep is counted, so none is judged

@@ -11,6 +11,8 @@ import httpx
 import pytest
 from conftest_server import ARTIFACTS, ROUNDED_CLIP, ServerProcess, footage
 
+OBLIQUE_CLIP = "bichraix_good002.mp4"  # 45 deg front-oblique
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -176,3 +178,30 @@ def test_delete_from_history(browser, server: ServerProcess, viewer_url: str) ->
     item.wait_for(state="detached", timeout=10_000)
     assert httpx.get(f"{server.url}/api/analyses/{analysis_id}").status_code == 404
     page.close()
+
+
+def test_oblique_clip_is_shown_not_judged(browser, server: ServerProcess) -> None:
+    """A lift filmed 45 deg off side-on: the upload card, the verdict badge and the rep table say
+    "not judged" with the reason, never a green flat back."""
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url + "/")
+    page.set_input_files("#file-input", str(footage(OBLIQUE_CLIP)))
+    link = page.locator(f".upload-item:has-text('{OBLIQUE_CLIP}') .open-result")
+    link.wait_for(timeout=180_000)
+    status = page.locator(f".upload-item:has-text('{OBLIQUE_CLIP}') .upload-status")
+    assert "not judged" in status.inner_text()
+    href = link.get_attribute("href")
+    page.close()
+    page, view_errors = _open_viewer(browser, server.url + href)
+    badge = page.locator("#verdict")
+    assert "not judged" in badge.inner_text()
+    assert "good" not in (badge.get_attribute("class") or "")
+    assert "side-on" in (badge.get_attribute("title") or "")
+    cell = page.locator("#rep-table tbody tr td:last-child .badge").first
+    assert cell.inner_text() == "Not judged"
+    assert "side-on" in (cell.get_attribute("title") or "")
+    page.screenshot(path=str(ARTIFACTS / "viewer-not-judged.png"), full_page=True)
+    page.close()
+    assert not errors and not view_errors, errors + view_errors

@@ -156,7 +156,8 @@ export function buildTimeChart(container, report, onSeek) {
     }
     for (const finding of rep.findings || []) {
       root.append(svg("rect", {
-        x: x(finding.start_s), y: lumTop + lumH - 5, height: 5, fill: COLORS.bad,
+        x: x(finding.start_s), y: lumTop + lumH - 5, height: 5,
+        fill: finding.severity === "info" ? "rgba(160,170,190,0.5)" : COLORS.bad,
         width: Math.max(2, x(finding.end_s ?? finding.start_s) - x(finding.start_s)),
       }));
     }
