@@ -128,3 +128,37 @@ def clip_labels() -> dict[str, dict[str, str]]:
 def footage_runs(tmp_path_factory: pytest.TempPathFactory) -> FootageRuns:
     """Session cache: `footage_runs.get(clip)` analyses a clip once, then reuses the outputs."""
     return FootageRuns(tmp_path_factory.mktemp("footage-runs"))
+
+
+def run_as_nobody(func, *args) -> subprocess.CompletedProcess:
+    """`func(*args)` in a forked child that dropped root to the nobody user (root reads and
+    writes any file whatever its mode); its stdout and stderr come back as stderr, its return
+    value as the exit code. Load the modules `func` needs before calling: the interpreter's own
+    folder may be closed to other users."""
+    import os
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never returns into pytest
+        code = 99
+        try:
+            os.close(read_end)
+            os.dup2(write_end, 2)
+            os.dup2(write_end, 1)
+            sys.stderr = sys.stdout = os.fdopen(2, "w", closefd=False)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            code = func(*args)
+            sys.stderr.flush()
+        except BaseException as exc:  # reported to the parent through stderr
+            os.write(2, f"Traceback: {exc!r}\n".encode())
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "r") as pipe:
+        stderr = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    return subprocess.CompletedProcess(
+        list(map(str, args)), os.waitstatus_to_exitcode(status), "", stderr
+    )

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from conftest import FOOTAGE, LIBRARY_LOG_PREFIXES, REPO, run_cli
+from conftest import FOOTAGE, LIBRARY_LOG_PREFIXES, REPO, run_as_nobody, run_cli
 from test_cli import GOOD_SHORT, assert_one_clear_error, needs_footage, write_clip
 
 
@@ -90,29 +90,7 @@ def _analyze_as_nobody(*argv: str) -> subprocess.CompletedProcess:
     import formcheck.pipeline  # noqa: F401
     import formcheck.report  # noqa: F401
 
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: never returns into pytest
-        code = 99
-        try:
-            os.close(read_end)
-            os.dup2(write_end, 2)
-            os.dup2(write_end, 1)
-            sys.stderr = sys.stdout = os.fdopen(2, "w", closefd=False)
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            code = cli.main(["analyze", *argv])
-            sys.stderr.flush()
-        except BaseException as exc:  # reported to the parent through stderr
-            os.write(2, f"Traceback: {exc!r}\n".encode())
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end, "r") as pipe:
-        stderr = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    return subprocess.CompletedProcess(argv, os.waitstatus_to_exitcode(status), "", stderr)
+    return run_as_nobody(cli.main, ["analyze", *argv])
 
 
 @needs_footage

@@ -24,6 +24,7 @@ from pathlib import Path
 import corpus
 import httpx
 import pytest
+from conftest import run_as_nobody
 from conftest_server import (
     REPO,
     ServerProcess,
@@ -392,28 +393,7 @@ def _serve_as_nobody(data_dir: Path) -> subprocess.CompletedProcess:
     parser = __import__("argparse").ArgumentParser()
     add_serve_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["serve", "--port", str(free_port()), "--data-dir", str(data_dir)])
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: never returns into pytest
-        code = 99
-        try:
-            os.close(read_end)
-            os.dup2(write_end, 2)
-            sys.stderr = sys.stdout = os.fdopen(2, "w", closefd=False)
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            code = run_serve(args)
-            sys.stderr.flush()
-        except BaseException as exc:  # reported to the parent through stderr
-            os.write(2, f"Traceback: {exc!r}\n".encode())
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end, "r") as pipe:
-        stderr = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    return subprocess.CompletedProcess(args, os.waitstatus_to_exitcode(status), "", stderr)
+    return run_as_nobody(run_serve, args)
 
 
 def test_unwritable_data_folder_is_refused_at_start(tmp_path: Path) -> None:
