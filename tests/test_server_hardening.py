@@ -293,6 +293,7 @@ def test_truncated_clip_history_shows_the_analysed_duration(
     report = httpx.get(f"{server.url}/api/analyses/{analysis_id}/report.json").json()
     last_t = report["frames"][-1]["t"]
     assert last_t < 10  # the clip was cut well before its announced 26.3 s
+    assert report["video"]["duration_s"] == pytest.approx(last_t, abs=0.1)  # what was analysed
     item = next(i for i in httpx.get(f"{server.url}/api/analyses").json() if i["id"] == analysis_id)
     assert item["duration_s"] == pytest.approx(last_t, abs=0.1)
     assert not _library_lines(_whole_log(server)), _library_lines(_whole_log(server))[:3]
