@@ -23,6 +23,8 @@ import pytest
 from conftest import FOOTAGE, LIBRARY_LOG_PREFIXES, REPO, run_as_nobody, run_cli
 from test_cli import GOOD_SHORT, assert_one_clear_error, needs_footage, write_clip
 
+RENDER_CLIP = FOOTAGE / "mattiolato_Good_000001.mp4"
+
 
 def _leftovers(folder: Path) -> list[str]:
     """Temporary output files left behind in a folder."""
@@ -182,7 +184,9 @@ def test_interrupted_run_leaves_no_output_behind(tmp_path: Path) -> None:
     report.write_text(json.dumps({"schema": "formcheck.report/1", "old": True}))
     before = report.read_bytes()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "formcheck", "analyze", str(GOOD_SHORT)]
+    # A clip whose annotated video takes seconds to write (145 frames at 1080p), so the interrupt
+    # lands while it is written even on a busy machine.
+    command = [sys.executable, "-m", "formcheck", "analyze", str(RENDER_CLIP)]
     proc = subprocess.Popen(
         [*command, "--json", str(report), "--video", str(video)],
         cwd=REPO,
