@@ -228,7 +228,7 @@ def assess_rep(
                 phases=list(verdict.phases),
             )
         )
-    judged = verdict.state != "not_judged" or verdict.reason == "ambiguous"
+    judged = verdict.measured
     max_thor = _nanmax(np.where(loaded, thor, np.nan)) if judged else None
     if max_thor is not None and max_thor >= rule.thoracic_threshold_deg:
         j = int(np.nanargmax(np.where(loaded, thor, np.nan)))
@@ -243,7 +243,7 @@ def assess_rep(
                 phases=[str(phase_of[j])],
             )
         )
-    if verdict.state == "not_judged" and verdict.reason != "ambiguous":
+    if not verdict.measured:
         findings.append(
             Finding(
                 "spine_unmeasured",

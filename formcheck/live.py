@@ -374,9 +374,7 @@ def rep_record(a: RepAssessment) -> dict:
         "end_s": round(a.rep.end_s, 3),
         "rounding": a.rounding,
         **a.verdict.to_dict(),
-        "max_lumbar_flexion_deg": _round(a.max_lumbar_flexion_deg)
-        if a.rounding is not None
-        else None,
+        "max_lumbar_flexion_deg": _round(a.max_lumbar_flexion_deg) if a.verdict.measured else None,
         "max_hip_flexion_deg": _round(a.max_hip_flexion_deg),
     }
 

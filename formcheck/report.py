@@ -85,7 +85,7 @@ def frame_dict(f: FrameAngles, size: tuple[int, int], phase: str, depth: float) 
 
 def rep_dict(a) -> dict:
     r = a.rep
-    judged = a.verdict.state != "not_judged" or a.verdict.reason == "ambiguous"
+    judged = a.verdict.measured
     lumbar = _r(a.max_lumbar_flexion_deg) if judged else None
     return {
         "index": r.index,
@@ -197,7 +197,7 @@ def build_report(analysis) -> dict:
     ]
     duration = analysis.frames[-1].t if analysis.frames else info.duration_s
     overall = clip_verdict(analysis)
-    judged = [a for a in reps if a.verdict.state != "not_judged" or a.verdict.reason == "ambiguous"]
+    judged = [a for a in reps if a.verdict.measured]
     return {
         "schema": SCHEMA,
         "video": {

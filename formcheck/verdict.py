@@ -106,6 +106,12 @@ class Verdict:
     def rounding(self) -> bool | None:
         return None if self.state == "not_judged" else self.state == "rounded"
 
+    @property
+    def measured(self) -> bool:
+        """The back was measured: judged, or too close to the line to call (its figures stand,
+        with their uncertainty); False where the view or the outline did not allow it."""
+        return self.state != "not_judged" or self.reason == "ambiguous"
+
     def to_dict(self) -> dict:
         return {
             "verdict": self.state,
