@@ -215,13 +215,15 @@ def fit(
     return best["p"], before, best["errs"], best.get("margins")
 
 
-def current_rule() -> tuple[dict, dict]:
-    """The rounding rule in use and the provenance of its fit (benchmarks/fit_rule.py), both
-    kept as they are: this script fits the outline, not the rule."""
+def current_rule() -> tuple[dict, dict, dict]:
+    """The rounding rule and the verdict model in use, and the verdict's fit provenance
+    (benchmarks/fit_verdict.py), kept as they are: this script fits the outline only."""
     from formcheck.pipeline import load_rule
 
     old = json.loads(OUTPUTS[0].read_text()).get("fitted", {}) if OUTPUTS[0].exists() else {}
-    return asdict(load_rule()), {k: v for k, v in old.items() if k.startswith("rule_")}
+    rule = asdict(load_rule())
+    verdict = rule.pop("verdict")
+    return rule, verdict, {k: v for k, v in old.items() if k == "verdict"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,10 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     cmd = "python benchmarks/fit_spine.py" + "".join(
         flag for flag, on in ((" --quick", args.quick), (" --no-search", args.no_search)) if on
     )
-    rule, rule_fit = current_rule()
+    rule, verdict, rule_fit = current_rule()
     doc = {
         "params": asdict(chosen),
         "rule": rule,
+        "verdict": verdict,
         "fitted": {
             "date": datetime.date.today().isoformat(),
             "command": cmd,

@@ -1,16 +1,17 @@
 """Assess stage: findings per rep and per set.
 
-In:  reps (`Rep`), per-frame angles (`FrameAngles`) and depth, a `RoundingRule`.
+In:  reps (`Rep`), per-frame angles (`FrameAngles`) and depth, a `RoundingRule`, and what the
+     camera saw (`Viewing`).
 Out: `RepAssessment` per rep (peak lumbar flexion beyond neutral at the bottom and when, hip
-     flexion range, lumbar share of the bend, rounding yes/no with severity, tempo, load moment
-     arm) and set-level findings (form breaking down across reps).
+     flexion range, lumbar share of the bend, the back's measures at the bottom and per phase,
+     the verdict rounded / flat / not judged with its confidence, tempo, load moment arm) and
+     set-level findings (form breaking down across reps).
 
 Flags are coaching cues, not diagnoses: there is no validated injury threshold for lumbar
-flexion. The rule: at the bottom of the rep (the most loaded part of a hinge), sustained for
-`min_duration_s`, the lower back is flexed beyond the lifter's neutral by at least
-`threshold_deg` AND the back visibly bows outward (convex outline, `back_bend_deg`). Flat-back
-hinges lose some lordosis too (lumbar flexion of 20-30 degrees is normal in a good lift), so
-the shape test is what tells a rounded back from a flat one. Numbers live in models/spine.json.
+flexion. The verdict (`formcheck.verdict`) is read at the bottom of the rep, the most loaded
+part of a hinge, from measures held for `min_duration_s`: flat-back hinges lose some lordosis
+too (lumbar flexion of 20-30 degrees is normal in a good lift), so the back's outward bow is
+what tells a rounded back from a flat one. Numbers live in models/spine.json.
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ from .verdict import BackMeasures, Verdict, VerdictModel, Viewing, judge_rep
 
 @dataclass
 class RoundingRule:
-    threshold_deg: float = 15.0  # lumbar flexion beyond neutral
+    threshold_deg: float = 15.0  # lumbar flexion beyond neutral: severity grows above it
     min_duration_s: float = 0.2  # sustained at least this long
     loaded_depth: float = 0.45  # "loaded" = frames of the rep at least this deep
-    back_bend_deg: float = 19.8  # the back's outward bow that reads as visibly rounded
     bottom_fraction: float = 0.85  # "bottom" = frames at least this share of the rep's depth
     thoracic_threshold_deg: float = 20.0
     warn_deg: float = 10.0

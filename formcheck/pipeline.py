@@ -90,7 +90,11 @@ def load_rule() -> RoundingRule:
         doc = json.loads(PARAMS_PATH.read_text())
         data = doc.get("rule", {})
         rule = RoundingRule(
-            **{k: v for k, v in data.items() if k in RoundingRule.__dataclass_fields__}
+            **{
+                k: v
+                for k, v in data.items()
+                if k in RoundingRule.__dataclass_fields__ and k != "verdict"
+            }
         )
         if "verdict" in doc:
             rule.verdict = VerdictModel.from_dict(doc["verdict"])
