@@ -114,16 +114,24 @@ def _sustained_peak(
     times: np.ndarray, values: np.ndarray, min_s: float
 ) -> tuple[float, float] | None:
     """Highest level the series holds for at least `min_s` seconds (a peak robust to one-frame
-    spikes), and when that window starts; None without values."""
-    best: tuple[float, float] | None = None
-    for i in range(len(times)):
-        j = int(np.searchsorted(times, times[i] + min_s - 1e-9))
-        window = values[i : max(j, i + 1)]
-        if window.size and np.isfinite(window).all():
-            level = float(window.min())
-            if best is None or level > best[0]:
-                best = (level, float(times[i]))
-    return best
+    spikes), and when that window starts; None without values. A window starting at frame i
+    spans the frames before times[i] + min_s (at least frame i) and counts only if every value
+    in it is finite; the earliest window wins a tie."""
+    n = len(times)
+    if n == 0:
+        return None
+    ends = np.maximum(np.searchsorted(times, times + min_s - 1e-9), np.arange(n) + 1)
+    lengths = ends - np.arange(n)
+    width = int(lengths.max())
+    padded = np.concatenate([np.asarray(values, dtype=float), np.full(width, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width)[:n]
+    inside = np.arange(width)[None, :] < lengths[:, None]
+    valid = np.where(inside, np.isfinite(windows), True).all(axis=1)
+    if not valid.any():
+        return None
+    levels = np.where(inside, windows, np.inf).min(axis=1)
+    i = int(np.argmax(np.where(valid, levels, -np.inf)))
+    return float(levels[i]), float(times[i])
 
 
 def _nanmax(a: np.ndarray) -> float | None:
