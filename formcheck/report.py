@@ -113,7 +113,8 @@ def rep_dict(a) -> dict:
     }
 
 
-def summary_messages(analysis) -> list[str]:
+def summary_messages(analysis, overall: Verdict) -> list[str]:
+    """The summary's sentences; `overall` is the set's verdict (`clip_verdict`)."""
     msgs: list[str] = []
     reps = analysis.reps
     view = analysis.view
@@ -148,8 +149,7 @@ def summary_messages(analysis) -> list[str]:
                 f"lumbar flexion beyond neutral at {worst.max_lumbar_t:.1f} s"
             )
         msgs.append(text + ".")
-    set_state = clip_verdict(analysis).state
-    if flat and not rounded and set_state == "flat":
+    if flat and not rounded and overall.state == "flat":
         msgs.append(
             f"Back judged flat in {len(flat)} of {len(reps)} rep(s): the back's outline did not "
             "bow outward at the bottom."
@@ -240,7 +240,7 @@ def build_report(analysis) -> dict:
                     default=None,
                 )
             ),
-            "messages": summary_messages(analysis),
+            "messages": summary_messages(analysis, overall),
         },
     }
 
