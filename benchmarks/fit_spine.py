@@ -13,7 +13,7 @@ is 5 deg); among them the one that best separates the same-lifter pairs of real 
 --footage (peak lumbar flexion of the rounded clip above the lifter's other clips, PAIRS) wins.
 Without the footage, the default positions stay unless another candidate beats them by
 MIN_GAIN_DEG.
-Writes models/spine.json and its copy formcheck/data/spine.json:
+Writes formcheck/data/spine.json (read by `formcheck.params`):
 {"params": SpineParams fields, "rule": RoundingRule fields, "fitted": provenance and errors}.
 """
 
@@ -40,7 +40,7 @@ from formcheck.spine import SpineParams  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FOOTAGE = ROOT.parent / "shared" / "footage"
-OUTPUTS = (ROOT / "models" / "spine.json", ROOT / "formcheck" / "data" / "spine.json")
+OUTPUT = ROOT / "formcheck" / "data" / "spine.json"
 # A searched candidate replaces the default stretch positions only if it lowers the summed
 # lumbar + hip MAE by at least this much (degrees).
 MIN_GAIN_DEG = 0.5
@@ -218,10 +218,10 @@ def fit(
 def current_rule() -> tuple[dict, dict, dict]:
     """The rounding rule and the verdict model in use, and the verdict's fit provenance
     (benchmarks/fit_verdict.py), kept as they are: this script fits the outline only."""
-    from formcheck.pipeline import load_rule
+    from formcheck.params import read_params, rounding_rule
 
-    old = json.loads(OUTPUTS[0].read_text()).get("fitted", {}) if OUTPUTS[0].exists() else {}
-    rule = asdict(load_rule())
+    old = read_params(OUTPUT).get("fitted", {})
+    rule = asdict(rounding_rule(OUTPUT))
     verdict = rule.pop("verdict")
     return rule, verdict, {k: v for k, v in old.items() if k == "verdict"}
 
@@ -276,10 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not args.dry_run:
         text = json.dumps(doc, indent=2) + "\n"
-        for path in OUTPUTS:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            print(f"wrote {path.relative_to(ROOT)}")
+        OUTPUT.write_text(text)
+        print(f"wrote {OUTPUT.relative_to(ROOT)}")
     print(f"wall time {time.perf_counter() - start:.0f} s")
     return 0
 

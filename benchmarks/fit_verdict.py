@@ -5,7 +5,7 @@ Usage: python benchmarks/fit_verdict.py [--footage DIR] [--cache DIR] [--unsure 
 On the side-on rep clips of ../shared/footage, fits a logistic regression of the clip label
 (LABELS.tsv) on the back's outward bow at the bottom of every rep (each clip's reps weighted
 1/reps, rounded and other clips weighted alike) and writes it as "verdict"
-to models/spine.json and formcheck/data/spine.json, with its provenance. The fitted model is
+to formcheck/data/spine.json, with its provenance. The fitted model is
 in-sample on these clips: `python benchmarks/realclips.py` prints the cross-validated figures.
 """
 
@@ -31,10 +31,11 @@ from _realclips import (  # noqa: E402
     to_model,
 )
 
+from formcheck.params import read_params  # noqa: E402
 from formcheck.pipeline import AnalysisOptions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTPUTS = (ROOT / "models" / "spine.json", ROOT / "formcheck" / "data" / "spine.json")
+OUTPUT = ROOT / "formcheck" / "data" / "spine.json"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,20 +63,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"features {' + '.join(names)}: {asdict(model)}")
     if args.dry_run:
         return 0
-    for out in OUTPUTS:
-        doc = json.loads(out.read_text())
-        doc["verdict"] = asdict(model)
-        doc.setdefault("fitted", {})["verdict"] = {
-            "date": datetime.date.today().isoformat(),
-            "command": "python benchmarks/fit_verdict.py",
-            "clips": len(cases),
-            "groups": len({c.clip.group for c in cases}),
-            "rounded_clips": sum(c.clip.rounded for c in cases),
-            "note": "in-sample on these clips; benchmarks/realclips.py gives the "
-            "leave-one-group-out figures",
-        }
-        out.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"wrote {', '.join(str(o.relative_to(ROOT)) for o in OUTPUTS)}")
+    doc = read_params(OUTPUT)
+    doc["verdict"] = asdict(model)
+    doc.setdefault("fitted", {})["verdict"] = {
+        "date": datetime.date.today().isoformat(),
+        "command": "python benchmarks/fit_verdict.py",
+        "clips": len(cases),
+        "groups": len({c.clip.group for c in cases}),
+        "rounded_clips": sum(c.clip.rounded for c in cases),
+        "note": "in-sample on these clips; benchmarks/realclips.py gives the "
+        "leave-one-group-out figures",
+    }
+    OUTPUT.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"wrote {OUTPUT.relative_to(ROOT)}")
     return 0
 
 

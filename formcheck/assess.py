@@ -11,7 +11,8 @@ Flags are coaching cues, not diagnoses: there is no validated injury threshold f
 flexion. The verdict (`formcheck.verdict`) is read at the bottom of the rep, the most loaded
 part of a hinge, from measures held for `min_duration_s`: flat-back hinges lose some lordosis
 too (lumbar flexion of 20-30 degrees is normal in a good lift), so the back's outward bow is
-what tells a rounded back from a flat one. Numbers live in models/spine.json.
+what tells a rounded back from a flat one. Numbers live in formcheck/data/spine.json
+(read by `formcheck.params`).
 """
 
 from __future__ import annotations

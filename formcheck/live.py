@@ -31,7 +31,7 @@ from .estimator import EstimatorConfig, PoseEstimator
 from .frame_header import check_frame
 from .kinematics import SMOOTHED_FIELDS, RawFrame, measure_frame, to_frame_angles
 from .neutral import NeutralTracker
-from .pipeline import load_rule
+from .params import rounding_rule, spine_params
 from .pose import Pose
 from .reps import DepthTracker, Rep, RepCounter, RepRules, bend_signal
 from .smoothing import OneEuroFilter, PoseSmoother
@@ -51,8 +51,8 @@ class LiveConfig:
     exercise: str = "auto"
     height_cm: float | None = None
     max_side: int = 640
-    spine: SpineParams = field(default_factory=SpineParams.load)
-    rounding: RoundingRule = field(default_factory=load_rule)
+    spine: SpineParams = field(default_factory=spine_params)
+    rounding: RoundingRule = field(default_factory=rounding_rule)
     reps: RepRules = field(default_factory=RepRules)
     buffer_s: float = 30.0  # recent frames kept for rep assessment
     ready_s: float = 0.5  # the camera check must pass this long before reps count

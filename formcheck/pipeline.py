@@ -33,6 +33,7 @@ from .parallel import (
     resolve_workers,
     trim_heap,
 )
+from .params import rounding_rule, spine_params
 from .pose import Pose
 from .reps import (
     DepthTracker,
@@ -46,7 +47,7 @@ from .reps import (
 )
 from .smoothing import PoseSmoother, zero_phase
 from .spine import BackShape, SpineParams, measure_back
-from .verdict import VerdictModel, Viewing
+from .verdict import Viewing
 from .video import VideoInfo, VideoSource, probe
 from .view import FrameView, ViewEstimate, estimate_view, frame_view
 
@@ -68,8 +69,8 @@ class AnalysisOptions:
     exercise: str = "auto"
     height_cm: float | None = None
     max_side: int = 640
-    spine: SpineParams = field(default_factory=SpineParams.load)
-    rounding: RoundingRule = field(default_factory=lambda: load_rule())
+    spine: SpineParams = field(default_factory=spine_params)
+    rounding: RoundingRule = field(default_factory=rounding_rule)
     reps: RepRules = field(default_factory=RepRules)
     # Parallel analysis: "auto" picks from the clip length and the CPU count; 1 is serial.
     workers: int | str = "auto"
@@ -78,28 +79,6 @@ class AnalysisOptions:
     pose_hz: float | None = POSE_HZ
     # BlazePose model: lite | full | heavy (see formcheck.posemodels).
     model: str = "full"
-
-
-def load_rule() -> RoundingRule:
-    """The rounding rule from the fitted parameter file, defaults otherwise."""
-    import json
-
-    from .spine import PARAMS_PATH
-
-    if PARAMS_PATH.exists():
-        doc = json.loads(PARAMS_PATH.read_text())
-        data = doc.get("rule", {})
-        rule = RoundingRule(
-            **{
-                k: v
-                for k, v in data.items()
-                if k in RoundingRule.__dataclass_fields__ and k != "verdict"
-            }
-        )
-        if "verdict" in doc:
-            rule.verdict = VerdictModel.from_dict(doc["verdict"])
-        return rule
-    return RoundingRule()
 
 
 @dataclass

@@ -14,24 +14,20 @@ of tangent from sacrum to T12/L1 gives lumbar flexion.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .pose import LM, Pose
 
-PARAMS_PATH = Path(__file__).resolve().parent / "data" / "spine.json"
-
 
 @dataclass
 class SpineParams:
     """Where along the trunk (fraction of hip->shoulder length) each stretch of the back lies,
-    plus gains mapping outline bend to spine flexion. Fitted values live in formcheck/data/spine.json
-    (copied from models/spine.json)."""
+    plus gains mapping outline bend to spine flexion. Fitted values are read by
+    `formcheck.params.spine_params`."""
 
     s_start: float = -0.10
     s_end: float = 1.0
@@ -47,18 +43,6 @@ class SpineParams:
     min_valid_fraction: float = 0.6
     # Stretch over which the back's bow (convexity) is read, pelvis to mid-back.
     back_bend_span: tuple[float, float] = (0.0, 0.8)
-
-    @classmethod
-    def load(cls, path: Path | None = None) -> SpineParams:
-        """Read fitted parameters; defaults when the file is missing."""
-        path = path or PARAMS_PATH
-        if not path.exists():
-            return cls()
-        data = json.loads(path.read_text())
-        fields = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in data.get("params", {}).items()
-        }
-        return cls(**{k: v for k, v in fields.items() if k in cls.__dataclass_fields__})
 
     def to_dict(self) -> dict:
         return asdict(self)

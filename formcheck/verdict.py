@@ -2,7 +2,7 @@
 
 In:  a rep's back measures (`BackMeasures`: peaks held at the bottom of the rep and in each of
      its phases), what the camera saw (`Viewing`: view kind and yaw, whether a standing neutral
-     was found), and the fitted `VerdictModel` (models/spine.json, key "verdict").
+     was found), and the fitted `VerdictModel` (formcheck/data/spine.json, key "verdict").
 Out: `Verdict(state, confidence, reason, message)` per rep, with the phases where the back
      rounded; `set_verdict` for a whole set. `state` is "rounded", "flat" or "not_judged";
      `rounding` is True, False or None to match.

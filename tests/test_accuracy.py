@@ -96,10 +96,18 @@ def test_hip_and_spine_add_up_to_the_trunk_thigh_angle(clips: dict[str, dict], k
     assert float(np.median(np.abs(gap[bent] - true_gap[bent]))) <= 9.0
 
 
-def test_fitted_parameter_file_is_shipped_unchanged() -> None:
-    models = ROOT / "models" / "spine.json"
-    shipped = ROOT / "formcheck" / "data" / "spine.json"
-    assert json.loads(models.read_text()) == json.loads(shipped.read_text())
-    doc = json.loads(shipped.read_text())
-    assert {"params", "rule", "fitted"} <= set(doc)
+def test_fitted_parameter_file_is_shipped_once_and_read_by_one_loader() -> None:
+    from formcheck.params import PARAMS_PATH, rounding_rule, spine_params
+
+    copies = [
+        p
+        for d in ("formcheck", "models", "benchmarks", "server")
+        for p in (ROOT / d).rglob("*.json")
+        if p.name == "spine.json"
+    ]
+    assert [p.relative_to(ROOT).as_posix() for p in copies] == ["formcheck/data/spine.json"]
+    doc = json.loads(PARAMS_PATH.read_text())
+    assert {"params", "rule", "fitted", "verdict"} <= set(doc)
     assert doc["params"]["lumbar_gain"] > 0 and doc["params"]["thoracic_gain"] > 0
+    assert spine_params().lumbar_gain == doc["params"]["lumbar_gain"]
+    assert list(rounding_rule().verdict.coef) == doc["verdict"]["coef"]
