@@ -15,7 +15,8 @@ import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from formcheck.pipeline import Analysis, AnalysisOptions, analyze_observations, observe_video
+from formcheck.passone import observe_video
+from formcheck.pipeline import Analysis, AnalysisOptions, analyze_observations
 from formcheck.video import probe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,12 +102,26 @@ def _key(path: Path, opts: AnalysisOptions) -> str:
     return h.hexdigest()[:24]
 
 
+class _Unpickler(pickle.Unpickler):
+    """Reads caches written when `Observation` lived in formcheck.pipeline."""
+
+    def find_class(self, module: str, name: str):
+        if module == "formcheck.pipeline" and name == "Observation":
+            module = "formcheck.passone"
+        return super().find_class(module, name)
+
+
+def _load(entry: Path):
+    with entry.open("rb") as fh:
+        return _Unpickler(fh).load()
+
+
 def analysis_of(clip: Clip, opts: AnalysisOptions, cache: Path = CACHE) -> Analysis:
     """The analysis of one clip; pass one comes from the cache when it holds this clip."""
     cache.mkdir(parents=True, exist_ok=True)
     entry = cache / f"{clip.path.stem}-{_key(clip.path, opts)}.pkl"
     if entry.exists():
-        info, obs = pickle.loads(entry.read_bytes())
+        info, obs = _load(entry)
     else:
         info = probe(clip.path)
         first = observe_video(clip.path, opts, info=info)

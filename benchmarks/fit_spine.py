@@ -76,7 +76,8 @@ def observe_candidates(path: Path, params: list[SpineParams]):
     Returns the video info and the lists."""
     from formcheck.estimator import EstimatorConfig, PoseEstimator
     from formcheck.keyframes import pose_stride
-    from formcheck.pipeline import AnalysisOptions, observe_many
+    from formcheck.options import AnalysisOptions
+    from formcheck.passone import observe_many
     from formcheck.video import VideoSource, probe
 
     max_side = AnalysisOptions.max_side

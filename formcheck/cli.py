@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import suppress
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from .errors import FormcheckError, InputError
 from .exercise import EXERCISES
 from .keyframes import POSE_HZ
+from .live_cli import add_parser as add_live_parser
 from .native_logs import silence_native_logs
 from .outputs import check_outputs, staged
+from .synth.cli import add_synth_parser
+
+COMMANDS_GROUP = "formcheck.commands"
 
 
 def _outputs(arg: str | None, video: Path, many: bool, suffix: str) -> Path | None:
@@ -187,24 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.set_defaults(func=cmd_models)
 
-    try:
-        from .synth.cli import add_synth_parser
-
-        add_synth_parser(sub)
-    except ImportError:
-        pass
-    try:
-        from server.cli import add_serve_parser
-
-        add_serve_parser(sub)
-    except ImportError:
-        pass
-    try:
-        from .live import add_live_parser
-
-        add_live_parser(sub)
-    except ImportError:
-        pass
+    add_synth_parser(sub)
+    add_live_parser(sub)
+    # Commands of other installed packages (the server's `serve`), declared as entry points in
+    # their pyproject.toml: the library never imports them by name.
+    for entry in entry_points(group=COMMANDS_GROUP):
+        with suppress(ImportError):  # that package's dependencies are not installed
+            entry.load()(sub)
     for command in sub.choices.values():
         add_verbose_option(command)
     return parser

@@ -388,9 +388,3 @@ def decode_image(data: bytes) -> np.ndarray:
         raise InputError("the frame is not a readable JPEG image")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
-
-def add_live_parser(subparsers) -> None:
-    """Add the `live` sub-command (defined in `formcheck.live_cli`)."""
-    from .live_cli import add_parser
-
-    add_parser(subparsers)

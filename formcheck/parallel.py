@@ -274,15 +274,15 @@ def observe_chunks(
     chunks: list[Chunk],
     params,
     *,
+    observe: Callable,
     estimator: EstimatorConfig,
     stride: int = 1,
     progress: Progress | None = None,
     total: int | None = None,
 ) -> list | None:
-    """Pass one over `chunks` in parallel threads; the stitched observations, or None when the
-    chunks could not be decoded exactly (missing timestamps, damaged file)."""
-    from .pipeline import observe
-
+    """Pass one over `chunks` in parallel threads, each chunk's frames given to `observe`
+    (`formcheck.passone.observe`); the stitched observations, or None when the chunks could not
+    be decoded exactly (missing timestamps, damaged file)."""
     table = frame_table(path)
     if table is None or len(table) < chunks[-1].end:
         log.info("%s: timestamps do not allow chunking; analysing serially", Path(path).name)

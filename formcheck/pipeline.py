@@ -10,89 +10,43 @@ frame by frame (see `formcheck.live`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import report as report_mod
 from .angles import FrameAngles
-from .assess import RepAssessment, RoundingRule, assess_rep, assess_set
+from .assess import RepAssessment, assess_rep, assess_set
 from .errors import CrowdError, NoPersonError, ViewError
-from .estimator import EstimatorConfig, PoseEstimator
 from .exercise import EXERCISES, detect_exercise
-from .keyframes import POSE_HZ, fill_between, pose_stride
 from .kinematics import SMOOTHED_FIELDS, RawFrame, measure_frame, to_frame_angles
 from .neutral import Neutral, estimate_neutral, is_upright
-from .parallel import (
-    compact_back,
-    limit_heap_growth,
-    observe_chunks,
-    plan_chunks,
-    resolve_workers,
-    trim_heap,
-)
-from .params import rounding_rule, spine_params
-from .pose import Pose
+from .options import AnalysisOptions
+from .parallel import trim_heap
+from .passone import Observation, Progress, observe_video
 from .reps import (
     DepthTracker,
     Rep,
-    RepRules,
     bend_signal,
     frame_phases,
     median_filter,
     partial_bends,
     segment_reps,
 )
-from .smoothing import PoseSmoother, zero_phase
-from .spine import BackShape, SpineParams, measure_back
+from .smoothing import zero_phase
 from .verdict import Viewing
-from .video import VideoInfo, VideoSource, probe
-from .view import FrameView, ViewEstimate, estimate_view, frame_view
+from .video import VideoInfo, probe
+from .view import ViewEstimate, estimate_view
 
 log = logging.getLogger(__name__)
-Progress = Callable[[int, int], None]
 MIN_POSE_FRACTION = 0.2
 # Two people of comparable size in more than this share of the checked frames: the clip is
 # refused, since one track and one mask cannot be kept on one lifter.
 CROWDED_FRACTION = 0.5
 MIN_CROWD_CHECKS = 3
-# XNNPACK threads for a clip analysed in one piece (more than two gain little on one frame).
-MAX_INFERENCE_THREADS = 2
 # A clip whose trunk leans this far in its deepest tenth of frames is counted as a hinge.
 HINGE_MIN_LEAN_DEG = 45.0
-
-
-@dataclass
-class AnalysisOptions:
-    exercise: str = "auto"
-    height_cm: float | None = None
-    max_side: int = 640
-    spine: SpineParams = field(default_factory=spine_params)
-    rounding: RoundingRule = field(default_factory=rounding_rule)
-    reps: RepRules = field(default_factory=RepRules)
-    # Parallel analysis: "auto" picks from the clip length and the CPU count; 1 is serial.
-    workers: int | str = "auto"
-    # Pose inference rate: faster clips run pose on every n-th frame (see formcheck.keyframes);
-    # None runs it on every frame.
-    pose_hz: float | None = POSE_HZ
-    # BlazePose model: lite | full | heavy (see formcheck.posemodels).
-    model: str = "full"
-
-
-@dataclass
-class Observation:
-    """What pass one keeps of a frame (no image, no mask: memory stays flat)."""
-
-    t: float
-    pose: Pose | None
-    view: FrameView | None
-    backs: dict[int, BackShape | None]
-    # People of comparable size in view, on frames where the tracking was checked (else None).
-    people: int | None = None
-    # False for a frame between keyframes: no pose inference, filled in by interpolation.
-    key: bool = True
 
 
 @dataclass
@@ -113,54 +67,6 @@ class Analysis:
     pose_frames: int | None = None
     # Bends as deep as a rep that made no rep (lowering only, a clip cut mid-rep): judged too.
     partials: list[RepAssessment] = field(default_factory=list)
-
-
-def observe(
-    source, estimator: PoseEstimator, params: SpineParams, progress: Progress | None, total: int
-) -> list[Observation]:
-    """Pass one: pose, smoothing, view and back outline (both facings) for every keyframe; the
-    frames between keyframes (given without image, see `VideoSource.stride`) interpolated.
-
-    Frames may come downscaled by the decoder (`Frame.scale` < 1): landmarks stay in pixels of
-    the full frame, `source.info` gives its size."""
-    return observe_many(source, estimator, [params], progress, total)[0]
-
-
-def observe_many(
-    source,
-    estimator: PoseEstimator,
-    params: Sequence[SpineParams],
-    progress: Progress | None,
-    total: int,
-) -> list[list[Observation]]:
-    """`observe` with the back outline measured by each of `params`: one list of observations
-    per parameter set, from one pose pass (poses and views are shared between the lists)."""
-    smoother = PoseSmoother()
-    full = (source.info.width, source.info.height)
-    stride = getattr(source, "stride", 1)
-    outs: list[list[Observation]] = [[] for _ in params]
-    for i, frame in enumerate(source):
-        if frame.image is None:
-            for out in outs:
-                out.append(Observation(frame.t, None, None, {}, key=False))
-            continue
-        size = full if frame.scale != 1.0 else None
-        # Tracking checks count keyframes, so chunks and a serial run check the same frames.
-        detected = estimator(frame.image, size, frame.index // stride)
-        pose, _bridged = smoother.update(frame.t, detected)
-        people = getattr(estimator, "people", None)
-        if pose is None:
-            for out in outs:
-                out.append(Observation(frame.t, None, None, {}, people))
-        else:
-            # The view is measured now, so world landmarks and the mask are not kept.
-            kept, view = replace(pose, mask=None, world=None), frame_view(pose)
-            for out, p in zip(outs, params, strict=True):
-                backs = {f: compact_back(measure_back(pose, f, p)) for f in (1, -1)}
-                out.append(Observation(frame.t, kept, view, backs, people))
-        if progress is not None and (i % 10 == 0):
-            progress(i + 1, max(total, i + 1))
-    return [fill_between(out) for out in outs]
 
 
 def _smooth_spine(raws: list[RawFrame]) -> None:
@@ -281,55 +187,6 @@ def analyze_observations(
         height_cm=opts.height_cm,
         pose_frames=sum(1 for o in obs if o.key),
     )
-
-
-@dataclass
-class PassOne:
-    """What pass one gives: the clip's `VideoInfo`, one `Observation` per decoded frame, and
-    whether the file ended early (truncated)."""
-
-    info: VideoInfo
-    observations: list[Observation]
-    truncated: bool = False
-
-
-def observe_video(
-    path: str | Path,
-    opts: AnalysisOptions,
-    progress: Progress | None = None,
-    total: int | None = None,
-    info: VideoInfo | None = None,
-) -> PassOne:
-    """Pass one over a video file (pose, view, back outline per frame), in chunks side by side
-    when the clip is long enough, else in one piece; `info` is the clip's probe when the caller
-    has it. Raises `InputError` for unreadable files."""
-    info = info or probe(path)
-    total = total or info.frames
-    limit_heap_growth()
-    workers = resolve_workers(opts.workers)
-    chunks = plan_chunks(info.frames, info.fps, workers)
-    config = EstimatorConfig(max_side=opts.max_side, model=opts.model)
-    stride = pose_stride(info.fps, opts.pose_hz)
-    if len(chunks) > 1:
-        obs = observe_chunks(
-            path,
-            info,
-            chunks,
-            opts.spine,
-            estimator=config,
-            stride=stride,
-            progress=progress,
-            total=total,
-        )
-        if obs is not None:
-            return PassOne(info, obs)
-    # In one piece, the cores that chunks would use side by side work inside each frame.
-    serial = replace(config, threads=min(workers, MAX_INFERENCE_THREADS))
-    with PoseEstimator(serial) as est:
-        source = VideoSource(path, max_side=opts.max_side, scaler="cv2", stride=stride, info=info)
-        est.preload(source.image_shape)  # while the decoder opens the file
-        obs = observe(source, est, opts.spine, progress, total)
-    return PassOne(info, obs, source.truncated)
 
 
 def analyze_video(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from formcheck.keyframes import fill_between, pose_stride
-from formcheck.pipeline import Observation
+from formcheck.passone import Observation
 from formcheck.pose import Pose
 from formcheck.spine import BackShape
 from formcheck.video import VideoSource

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from formcheck.parallel import Chunk, frame_table, plan_chunks, resolve_workers, seam, stitch
-from formcheck.pipeline import Observation
+from formcheck.passone import Observation
 from formcheck.pose import Pose
 
 FOOTAGE = Path(__file__).resolve().parents[1] / ".." / "shared" / "footage"

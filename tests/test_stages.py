@@ -22,7 +22,8 @@ from formcheck.estimator import Person, count_people
 from formcheck.exercise import EXERCISES, detect_exercise, stoop_squat_index
 from formcheck.kinematics import RawFrame, joint_angle, measure_frame, to_frame_angles
 from formcheck.neutral import DEFAULTS, NeutralTracker, estimate_neutral
-from formcheck.pipeline import AnalysisOptions, Observation, analyze_observations
+from formcheck.passone import Observation
+from formcheck.pipeline import AnalysisOptions, analyze_observations
 from formcheck.pose import LM, NUM_LANDMARKS, Pose
 from formcheck.report import CSV_COLUMNS, build_report, write_csv
 from formcheck.reps import Rep, RepCounter, RepRules, frame_phases, median_filter, segment_reps
