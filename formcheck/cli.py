@@ -11,8 +11,8 @@ from contextlib import suppress
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from . import exercises
 from .errors import FormcheckError, InputError
-from .exercise import EXERCISES
 from .keyframes import POSE_HZ
 from .live_cli import add_parser as add_live_parser
 from .native_logs import silence_native_logs
@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", metavar="F", help="report JSON (a folder when several videos)")
     a.add_argument("--csv", metavar="F", help="per-frame angles CSV (a folder when several videos)")
     a.add_argument("--video", metavar="F", help="annotated MP4 (a folder when several videos)")
-    a.add_argument("--exercise", default="auto", choices=("auto", *EXERCISES))
+    a.add_argument("--exercise", default="auto", choices=exercises.choices())
     a.add_argument(
         "--height-cm", type=float, default=None, help="lifter's height, for cm read-outs"
     )

@@ -147,3 +147,32 @@ def to_frame_angles(
         back_outline=raw.back.outline if (raw.back is not None and trusted) else None,
         landmarks=lms,
     )
+
+
+def _round(v: float, nd: int) -> float | None:
+    return round(float(v), nd) if math.isfinite(v) else None
+
+
+def moment_arm(
+    bottom: FrameAngles, stature_px: float | None, height_cm: float | None
+) -> dict | None:
+    """Horizontal distance from the hands (the load) to the hip and to the low back at the bottom
+    of a rep, in body heights, and in cm when the lifter's height is known."""
+    lm = bottom.landmarks
+    if lm is None or stature_px is None or stature_px <= 0:
+        return None
+    hands = lm[[15, 16], 0].mean()
+    hip = lm[[23, 24], 0].mean()
+    out = {"hip_bh": _round(abs(hands - hip) / stature_px, 3)}
+    if bottom.back_outline is not None and len(bottom.back_outline) > 4:
+        low_back = bottom.back_outline[int(0.3 * len(bottom.back_outline))]
+        out["low_back_bh"] = _round(abs(hands - low_back[0]) / stature_px, 3)
+    if height_cm:
+        out.update(
+            {
+                k.replace("_bh", "_cm"): _round(v * height_cm, 1)
+                for k, v in list(out.items())
+                if v is not None
+            }
+        )
+    return out

@@ -4,10 +4,10 @@ In:  RGB frames (or JPEG bytes) with their capture time in seconds, one at a tim
 Out: per frame a `LiveFrame` (pose, normalised landmarks and back outline, angles, rep count and
      phase, at most one cue); at the end a set summary.
 
-Same stages as `formcheck.pipeline`, in their streaming forms: the pose smoother, a running
-facing vote and yaw, the back outline, raw angles, causal One Euro filters on the outline
-inclinations (offline uses zero-phase smoothing), `NeutralTracker` (neutral from the first
-upright frames), `DepthTracker` learning its references, `RepCounter` fed with `bend_signal`,
+Same stages as `formcheck.pipeline`, in their streaming forms: the pose smoother, `ViewTracker`
+(facing vote and yaw over recent frames), the back outline, raw angles, `OutlineSmoother` frame by
+frame (offline smooths the whole clip zero-phase), `NeutralTracker` (neutral from the first
+upright frames), `BendStream` learning its references, `RepCounter` fed with its signal,
 and `assess_rep` on a bounded buffer of recent frames, both while a rep is in progress (the
 rounding cue) and when it completes (the rep summary). `formcheck.cues` decides what is said.
 `formcheck live --camera N | --source clip.mp4` runs a session from the command line
@@ -24,24 +24,21 @@ import cv2
 import numpy as np
 
 from . import cues as cue_mod
+from . import exercises
 from .angles import ANGLE_NAMES, FrameAngles
 from .assess import RepAssessment, RoundingRule, assess_rep, assess_set
 from .errors import InputError
 from .estimator import EstimatorConfig, PoseEstimator
 from .frame_header import check_frame
-from .kinematics import SMOOTHED_FIELDS, RawFrame, measure_frame, to_frame_angles
+from .kinematics import SMOOTHED_FIELDS, measure_frame, to_frame_angles
 from .neutral import NeutralTracker
 from .params import rounding_rule, spine_params
 from .pose import Pose
-from .reps import DepthTracker, Rep, RepCounter, RepRules, bend_signal
-from .smoothing import OneEuroFilter, PoseSmoother
+from .reps import BendStream, Rep, RepCounter, RepRules
+from .smoothing import OutlineSmoother, PoseSmoother
 from .spine import SpineParams, measure_back
 from .verdict import Viewing, set_verdict
-from .view import classify, frame_view
-
-# Outline measures filtered causally live (offline smooths the same ones zero-phase).
-FILTERED_FIELDS = SMOOTHED_FIELDS
-_FEET = [27, 28, 29, 30, 31, 32]
+from .view import ViewTracker, classify, frame_view
 
 
 @dataclass
@@ -61,7 +58,10 @@ class LiveConfig:
 
     @property
     def mode(self) -> str:
-        return "squat" if self.exercise == "squat" else "hinge"
+        """The rep signal: the exercise's own, else a hinge's (the clip is not known ahead)."""
+        if self.exercise == exercises.AUTO:
+            return "hinge"
+        return exercises.get(self.exercise).signal or "hinge"
 
 
 @dataclass
@@ -104,62 +104,6 @@ def _round(v: float | None) -> float | None:
     return None if v is None or not math.isfinite(v) else round(float(v), 1)
 
 
-class FacingVote:
-    """Which way the lifter faces, from a running vote of recent frames (+1 right, -1 left)."""
-
-    def __init__(self, window: int = 90) -> None:
-        self._votes: deque[int] = deque(maxlen=window)
-        self.sign = 1
-
-    def update(self, vote: int) -> int:
-        self._votes.append(vote)
-        total = sum(self._votes)
-        if total != 0:
-            self.sign = 1 if total > 0 else -1
-        return self.sign
-
-
-class SpineFilter:
-    """Causal One Euro filters over the outline measures of successive `RawFrame`s."""
-
-    def __init__(self, min_cutoff: float = 2.0, beta: float = 0.02) -> None:
-        self._filters = {n: OneEuroFilter(min_cutoff, beta) for n in FILTERED_FIELDS}
-
-    def __call__(self, raw: RawFrame) -> RawFrame:
-        for name, filt in self._filters.items():
-            value = getattr(raw, name)
-            if value is None:
-                filt.reset()
-            else:
-                setattr(raw, name, float(filt(raw.t, value)))
-        return raw
-
-
-class BendStream:
-    """The rep signal frame by frame: floor and references learned as the session goes,
-    `bend_signal`, then a short causal running median against landmark glitches."""
-
-    def __init__(self, mode: str, window: int = 600, median: int = 3) -> None:
-        self.mode = mode
-        self._floor: deque[float] = deque(maxlen=window)
-        self._tracker = DepthTracker(window=window)
-        self._recent: deque[float] = deque(maxlen=median)
-
-    def update(self, raw: RawFrame) -> float | None:
-        depth = None
-        if raw.pose is not None:
-            lm = raw.pose.landmarks
-            self._floor.append(float(lm[_FEET, 1].max()))
-            trunk = float(np.linalg.norm(lm[[11, 12]].mean(0) - lm[[23, 24]].mean(0)))
-            height = float(np.median(self._floor)) - float(lm[[11, 12], 1].mean())
-            depth = self._tracker.update(height, trunk)
-        signal = bend_signal(depth, raw.trunk_incl if raw.pose is not None else None, self.mode)
-        self._recent.append(np.nan if signal is None else signal)
-        if signal is None:
-            return None
-        return float(np.nanmedian(self._recent))
-
-
 class LiveSession:
     """One lifter's live stream. Not thread-safe: call `process` from one thread at a time."""
 
@@ -167,14 +111,13 @@ class LiveSession:
         self.config = config or LiveConfig()
         self.estimator = estimator or PoseEstimator(EstimatorConfig(max_side=self.config.max_side))
         self.smoother = PoseSmoother()
-        self.facing = FacingVote()
-        self.spine_filter = SpineFilter()
+        self.view = ViewTracker(facing_window=90, yaw_window=15)
+        self.outline = OutlineSmoother(SMOOTHED_FIELDS)
         self.neutral = NeutralTracker()
         self.bend = BendStream(self.config.mode)
         self.counter = RepCounter(self.config.reps)
         self.policy = cue_mod.CuePolicy()
         self.assessments: list[RepAssessment] = []
-        self._yaws: deque[float] = deque(maxlen=15)
         self._buffer: deque[tuple[FrameAngles, float]] = deque()
         self._ok_since: float | None = None
         self._problem_since: dict[str, float] = {}
@@ -205,14 +148,12 @@ class LiveSession:
         h, w = image.shape[:2]
         pose, bridged = self.smoother.update(t, self.estimator(image))
         if pose is not None:
-            view = frame_view(pose)
-            self.facing.update(view.facing)
-            self._yaws.append(view.yaw_deg)
-        facing = self.facing.sign
+            self.view.update(frame_view(pose))
+        facing = self.view.sign
         back = measure_back(pose, facing, cfg.spine) if pose is not None else None
-        raw = self.spine_filter(measure_frame(t, pose, back, facing))
+        raw = self.outline(measure_frame(t, pose, back, facing))
         raw.bridged = bridged
-        yaw = float(np.median(self._yaws)) if self._yaws else None
+        yaw = self.view.yaw
         spine_ok = yaw is not None and classify(yaw) == "side"
         self._yaw = yaw
         if self.ready:
@@ -387,4 +328,3 @@ def decode_image(data: bytes) -> np.ndarray:
     if bgr is None or bgr.size == 0:
         raise InputError("the frame is not a readable JPEG image")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-

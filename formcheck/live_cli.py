@@ -16,9 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from . import exercises
 from .cues import Cue
 from .errors import InputError
-from .exercise import EXERCISES
 from .live import LiveConfig, LiveFrame, LiveSession
 from .overlay import OverlayState, annotate
 from .video import open_source
@@ -37,7 +37,7 @@ def add_parser(subparsers) -> None:
     src.add_argument("--camera", type=int, metavar="N", help="camera index (0 = first camera)")
     src.add_argument("--source", metavar="FILE", help="a video file replayed as if live")
     p.add_argument("--no-window", action="store_true", help="print cues only, no overlay window")
-    p.add_argument("--exercise", default="auto", choices=("auto", *EXERCISES))
+    p.add_argument("--exercise", default="auto", choices=exercises.choices())
     p.add_argument("--height-cm", type=float, default=None)
     p.add_argument(
         "--realtime",

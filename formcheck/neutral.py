@@ -56,6 +56,17 @@ def is_upright(f: RawFrame) -> bool:
     return abs(f.trunk_incl) <= UPRIGHT_MAX_TRUNK_DEG and f.knee_flexion <= UPRIGHT_MAX_KNEE_DEG
 
 
+def stature_px(raws: list[RawFrame]) -> float | None:
+    """The lifter's standing height in pixels (heel to nose over upright frames, scaled: the
+    nose sits at about 93% of stature, heels at about 1%); None with fewer than 3 such frames."""
+    statures = [
+        r.pose.landmarks[[29, 30], 1].mean() - r.pose.landmarks[0, 1]
+        for r in raws
+        if r.pose is not None and is_upright(r)
+    ]
+    return float(np.median(statures)) / 0.92 if len(statures) >= 3 else None
+
+
 def _median(values: list[float | None]) -> float | None:
     arr = np.array([v for v in values if v is not None], dtype=float)
     return float(np.median(arr)) if arr.size else None

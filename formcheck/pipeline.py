@@ -15,26 +15,26 @@ from pathlib import Path
 
 import numpy as np
 
+from . import exercises
 from . import report as report_mod
 from .angles import FrameAngles
 from .assess import RepAssessment, assess_rep, assess_set
 from .errors import CrowdError, NoPersonError, ViewError
-from .exercise import EXERCISES, detect_exercise
-from .kinematics import SMOOTHED_FIELDS, RawFrame, measure_frame, to_frame_angles
-from .neutral import Neutral, estimate_neutral, is_upright
+from .exercises.lifts import detect_exercise
+from .kinematics import SMOOTHED_FIELDS, measure_frame, moment_arm, to_frame_angles
+from .neutral import Neutral, estimate_neutral, stature_px
 from .options import AnalysisOptions
 from .parallel import trim_heap
 from .passone import Observation, Progress, observe_video
 from .reps import (
-    DepthTracker,
     Rep,
-    bend_signal,
+    bend_mode,
+    clip_bend_signal,
     frame_phases,
-    median_filter,
     partial_bends,
     segment_reps,
 )
-from .smoothing import zero_phase
+from .smoothing import OutlineSmoother
 from .verdict import Viewing
 from .video import VideoInfo, probe
 from .view import ViewEstimate, estimate_view
@@ -45,8 +45,6 @@ MIN_POSE_FRACTION = 0.2
 # refused, since one track and one mask cannot be kept on one lifter.
 CROWDED_FRACTION = 0.5
 MIN_CROWD_CHECKS = 3
-# A clip whose trunk leans this far in its deepest tenth of frames is counted as a hinge.
-HINGE_MIN_LEAN_DEG = 45.0
 
 
 @dataclass
@@ -69,57 +67,6 @@ class Analysis:
     partials: list[RepAssessment] = field(default_factory=list)
 
 
-def _smooth_spine(raws: list[RawFrame]) -> None:
-    """Zero-phase smoothing of the outline inclinations (offline only)."""
-    times = np.array([r.t for r in raws])
-    for name in SMOOTHED_FIELDS:
-        vals = np.array([np.nan if (v := getattr(r, name)) is None else v for r in raws])
-        sm = zero_phase(vals, times, cutoff_hz=4.0)
-        for r, v in zip(raws, sm, strict=True):
-            setattr(r, name, None if not np.isfinite(v) else float(v))
-
-
-def depth_signal(raws: list[RawFrame]) -> tuple[np.ndarray, float | None]:
-    """The rep signal (see `formcheck.reps.bend_signal`) for every frame, and the standing
-    height in pixels (heel to nose, for body-height units)."""
-    floor, shoulders, trunks, incl, statures = [], [], [], [], []
-    for r in raws:
-        if r.pose is None:
-            floor.append(np.nan)
-            shoulders.append(np.nan)
-            trunks.append(np.nan)
-            incl.append(np.nan)
-            continue
-        lm = r.pose.landmarks
-        floor.append(lm[[27, 28, 29, 30, 31, 32], 1].max())
-        shoulders.append(lm[[11, 12], 1].mean())
-        trunks.append(np.linalg.norm(lm[[11, 12]].mean(0) - lm[[23, 24]].mean(0)))
-        incl.append(r.trunk_incl)
-        if is_upright(r):
-            statures.append(lm[[29, 30], 1].mean() - lm[0, 1])
-    sh = np.array(shoulders)
-    if not np.isfinite(sh).any():
-        return np.full(len(raws), np.nan), None
-    floor_y = float(np.nanmedian(floor))
-    height = floor_y - sh
-    tracker = DepthTracker(
-        standing_height=float(np.nanpercentile(height, 95)),
-        trunk_length=float(np.nanmedian(trunks)),
-    )
-    lean = np.array([np.nan if v is None else v for v in incl], dtype=float)
-    mode = "hinge" if np.nanpercentile(lean, 90) >= HINGE_MIN_LEAN_DEG else "squat"
-    signal = np.array(
-        [
-            np.nan if (v := bend_signal(tracker.update(h, 1.0), i, mode)) is None else v
-            for h, i in zip(height, incl, strict=True)
-        ]
-    )
-    signal = median_filter(signal, 5)
-    # Nose sits at about 93% of stature, heels at about 1%.
-    stature = float(np.median(statures)) / 0.92 if len(statures) >= 3 else None
-    return signal, stature
-
-
 def analyze_observations(
     info: VideoInfo, obs: list[Observation], opts: AnalysisOptions
 ) -> Analysis:
@@ -139,14 +86,13 @@ def analyze_observations(
             "one person at a time, or crop the video to the lifter, and try again."
         )
     view = estimate_view([o.view for o in with_pose if o.view is not None])
-    if view.kind == "front":
-        raise ViewError(
-            f"{Path(info.path).name}: filmed from the front or back (about {view.yaw_deg:.0f} deg "
-            "from side-on); the back's shape cannot be seen. Film from the side, at hip height."
-        )
+    named = None if opts.exercise == exercises.AUTO else exercises.get(opts.exercise)
+    refusal = exercises.view_refusal(named, view.kind, view.yaw_deg)
+    if refusal:
+        raise ViewError(f"{Path(info.path).name}: {refusal}")
     facing = view.facing_sign
     raws = [measure_frame(o.t, o.pose, o.backs.get(facing), facing) for o in obs]
-    _smooth_spine(raws)
+    OutlineSmoother(SMOOTHED_FIELDS).smooth_clip(raws)
     neutral = estimate_neutral(raws)
     spine_ok = view.kind == "side"
     p = opts.spine
@@ -158,7 +104,9 @@ def analyze_observations(
     ]
     for f in frames:
         f.side = view.facing
-    depth, stature = depth_signal(raws)
+    leans = np.array([np.nan if r.trunk_incl is None else r.trunk_incl for r in raws])
+    depth = clip_bend_signal(raws, named.signal if named and named.signal else bend_mode(leans))
+    stature = stature_px(raws)
     times = np.array([f.t for f in frames])
     reps: list[Rep] = segment_reps(times, depth, opts.reps)
     partials = partial_bends(times, depth, reps, opts.reps)
@@ -170,7 +118,7 @@ def analyze_observations(
     if opts.exercise != "auto":
         exercise = opts.exercise
     for a, b in zip(assessed, bottoms, strict=True):
-        a.moment_arm = report_mod.moment_arm(b, stature, opts.height_cm)
+        a.moment_arm = moment_arm(b, stature, opts.height_cm)
     return Analysis(
         info=info,
         view=view,
@@ -202,8 +150,8 @@ def analyze_video(
     Raises `FormcheckError` subclasses with a readable message for bad input.
     """
     opts = opts or AnalysisOptions()
-    if opts.exercise not in ("auto", *EXERCISES):
-        raise ValueError(f"unknown exercise {opts.exercise!r}")
+    if opts.exercise != exercises.AUTO:
+        exercises.get(opts.exercise)  # InputError naming the choices
     info = probe(path)
     for out in (json_path, csv_path, video_path):
         if out:

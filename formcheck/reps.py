@@ -9,12 +9,15 @@ A rep is counted when the lifter comes up to lockout from a bottom deep enough: 
 starts at the floor (setup, pull, lower) is one rep, one that starts standing (descend, come up)
 too. Hysteresis, a minimum depth and duration, and pose gaps reject ghost reps: walking in,
 unracking, a half bend to set up, a clip cut in the middle of a rep.
+The rep signal comes from `BendStream` frame by frame: live it learns the floor and the standing
+height as the session goes, offline it is given the clip's (`bend_references`).
 `RepCounter` is streaming (live); `segment_reps` runs the same counter over a whole clip.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -224,3 +227,97 @@ class DepthTracker:
             self.standing_height = float(np.percentile(self._heights, 95))
             self.trunk_length = float(np.median(self._trunks))
         return (self.standing_height - height) / self.trunk_length
+
+
+_FEET = [27, 28, 29, 30, 31, 32]
+# A clip whose trunk leans this far in its deepest tenth of frames is counted as a hinge.
+HINGE_MIN_LEAN_DEG = 45.0
+
+
+def bend_mode(leans: np.ndarray) -> str:
+    """ "hinge" or "squat" for a clip whose exercise is not named, from its trunk inclinations
+    (degrees, NaN without pose): a hinge when the deepest tenth leans HINGE_MIN_LEAN_DEG."""
+    if not np.isfinite(leans).any():
+        return "hinge"
+    return "hinge" if np.nanpercentile(leans, 90) >= HINGE_MIN_LEAN_DEG else "squat"
+
+
+@dataclass
+class BendReferences:
+    """Where the floor is (image y, pixels), the shoulders' standing height above it and the
+    trunk length (pixels): what turns a shoulder height into a depth."""
+
+    floor_y: float
+    standing_height: float
+    trunk_length: float
+
+
+def _shoulder_floor_trunk(pose) -> tuple[float, float, float]:
+    lm = pose.landmarks
+    trunk = float(np.linalg.norm(lm[[11, 12]].mean(0) - lm[[23, 24]].mean(0)))
+    return float(lm[[11, 12], 1].mean()), float(lm[_FEET, 1].max()), trunk
+
+
+def bend_references(frames: list) -> BendReferences | None:
+    """A whole clip's references (frames with `.pose`): median floor, 95th percentile of the
+    shoulders' height above it, median trunk length; None without a pose."""
+    measured = [_shoulder_floor_trunk(f.pose) for f in frames if f.pose is not None]
+    if not measured:
+        return None
+    shoulders, floors, trunks = (np.array(v) for v in zip(*measured, strict=True))
+    floor_y = float(np.median(floors))
+    return BendReferences(
+        floor_y, float(np.percentile(floor_y - shoulders, 95)), float(np.median(trunks))
+    )
+
+
+class BendStream:
+    """The rep signal frame by frame (`bend_signal` of the shoulders' depth or the trunk's lean),
+    then a causal running median of `median` frames against landmark glitches. Given
+    `references` (offline) they stay fixed; without them (live) the floor, standing height and
+    trunk length are learned from the last `window` frames."""
+
+    def __init__(
+        self,
+        mode: str,
+        references: BendReferences | None = None,
+        window: int = 600,
+        median: int = 3,
+    ) -> None:
+        self.mode = mode
+        self._refs = references
+        self._floor: deque[float] = deque(maxlen=window)
+        if references is None:
+            self._tracker = DepthTracker(window=window)
+        else:
+            self._tracker = DepthTracker(references.standing_height, references.trunk_length)
+        self._recent: deque[float] = deque(maxlen=median)
+
+    def update(self, frame) -> float | None:
+        """One frame (`.pose`, `.trunk_incl`); the signal, None when it cannot be read."""
+        depth = None
+        if frame.pose is not None:
+            shoulder, floor, trunk = _shoulder_floor_trunk(frame.pose)
+            if self._refs is None:
+                self._floor.append(floor)
+                floor_y = float(np.median(self._floor))
+            else:
+                floor_y = self._refs.floor_y
+            depth = self._tracker.update(floor_y - shoulder, trunk)
+        incl = frame.trunk_incl if frame.pose is not None else None
+        signal = bend_signal(depth, incl, self.mode)
+        self._recent.append(np.nan if signal is None else signal)
+        if signal is None:
+            return None
+        return float(np.nanmedian(self._recent))
+
+
+def clip_bend_signal(frames: list, mode: str) -> np.ndarray:
+    """Offline: `BendStream` over a whole clip with its references, then a centred 5-frame
+    median (a clip known in full needs no causal one); NaN where it cannot be read."""
+    refs = bend_references(frames)
+    if refs is None:
+        return np.full(len(frames), np.nan)
+    stream = BendStream(mode, refs, median=1)
+    signal = np.array([np.nan if (v := stream.update(f)) is None else v for f in frames])
+    return median_filter(signal, 5)

@@ -1,8 +1,10 @@
-"""Smoothing stage: causal filters usable live, plus gap bridging.
+"""Smoothing stage: causal filters usable live, plus gap bridging, and the outline's smoothing.
 
-In:  a stream of (t, Pose | None) or (t, value) samples.
+In:  a stream of (t, Pose | None) or (t, value) samples; frames' outline measures.
 Out: smoothed landmarks / values; short gaps (<= `max_gap_s`) bridged with the last pose,
-     longer gaps left as no-pose.
+     longer gaps left as no-pose. `OutlineSmoother` smooths the back outline's measures: frame
+     by frame with One Euro filters live, zero-phase over a whole clip offline (a clip known in
+     full can be filtered both ways, so its smoothing does not lag the body).
 The One Euro filter (Casiez et al., 2012) adapts its cut-off to speed: steady when still,
 responsive when moving.
 """
@@ -128,3 +130,37 @@ def zero_phase(values: np.ndarray, times: np.ndarray, cutoff_hz: float = 3.0) ->
                 prev = i
         out[run] = x
     return out
+
+
+class OutlineSmoother:
+    """The outline measures (attribute names `fields` of a frame record with a time `t`),
+    smoothed: `__call__` frame by frame (causal One Euro; a frame without the measure resets
+    its filter), `smooth_clip` over a whole clip in place (zero-phase at `clip_cutoff_hz`)."""
+
+    def __init__(
+        self,
+        fields: tuple[str, ...],
+        min_cutoff: float = 2.0,
+        beta: float = 0.02,
+        clip_cutoff_hz: float = 4.0,
+    ) -> None:
+        self.fields = fields
+        self.clip_cutoff_hz = clip_cutoff_hz
+        self._filters = {n: OneEuroFilter(min_cutoff, beta) for n in fields}
+
+    def __call__(self, frame):
+        for name, filt in self._filters.items():
+            value = getattr(frame, name)
+            if value is None:
+                filt.reset()
+            else:
+                setattr(frame, name, float(filt(frame.t, value)))
+        return frame
+
+    def smooth_clip(self, frames: list) -> None:
+        times = np.array([f.t for f in frames])
+        for name in self.fields:
+            vals = np.array([np.nan if (v := getattr(f, name)) is None else v for f in frames])
+            sm = zero_phase(vals, times, cutoff_hz=self.clip_cutoff_hz)
+            for f, v in zip(frames, sm, strict=True):
+                setattr(f, name, None if not np.isfinite(v) else float(v))

@@ -9,6 +9,7 @@ The back outline is only trustworthy in a side view (yaw up to ~30 degrees).
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,19 +82,55 @@ def classify(yaw_deg: float) -> str:
     return "front"
 
 
+class ViewTracker:
+    """The view stage over a stream of frames: a facing vote and the median yaw of the frames
+    kept (`facing_window` / `yaw_window` recent frames; None keeps all, as offline does).
+
+    Offline feeds every frame of the clip and reads `estimate()`; live feeds frame by frame and
+    reads `sign` and `yaw` as it goes."""
+
+    def __init__(self, facing_window: int | None = None, yaw_window: int | None = None) -> None:
+        self._votes: deque[int] = deque(maxlen=facing_window)
+        self._yaws: deque[float] = deque(maxlen=yaw_window)
+        self._total = 0
+        self.sign = 1  # +1 faces image right, -1 left; kept while the vote is tied
+
+    def update(self, view: FrameView) -> int:
+        """Add one frame's view; the facing sign after it."""
+        if self._votes.maxlen is not None and len(self._votes) == self._votes.maxlen:
+            self._total -= self._votes[0]
+        self._votes.append(view.facing)
+        self._total += view.facing
+        self._yaws.append(view.yaw_deg)
+        if self._total != 0:
+            self.sign = 1 if self._total > 0 else -1
+        return self.sign
+
+    @property
+    def yaw(self) -> float | None:
+        """Median yaw of the frames kept, None before the first."""
+        return float(np.median(self._yaws)) if self._yaws else None
+
+    def estimate(self) -> ViewEstimate:
+        """`ViewEstimate` from the frames kept: median yaw, facing vote, and a confidence from
+        the yaw's margin to the view boundaries, the vote's agreement and the yaw's spread."""
+        if not self._yaws:
+            return ViewEstimate("side", "right", 0.0, float("nan"))
+        yaws = np.array(self._yaws)
+        yaw = float(np.median(yaws))
+        agreement = abs(self._total) / max(len(self._votes), 1)
+        spread = float(np.percentile(yaws, 75) - np.percentile(yaws, 25))
+        margin = min(abs(yaw - SIDE_MAX_YAW), abs(yaw - OBLIQUE_MAX_YAW)) / 15.0
+        confidence = float(
+            np.clip(min(1.0, margin) * agreement * (1.0 - min(spread, 30.0) / 60.0), 0, 1)
+        )
+        facing = "right" if self.sign > 0 else "left"
+        return ViewEstimate(classify(yaw), facing, confidence, yaw)
+
+
 def estimate_view(views: list[FrameView]) -> ViewEstimate:
-    """Clip-level view from per-frame estimates (median yaw, majority facing)."""
-    if not views:
-        return ViewEstimate("side", "right", 0.0, float("nan"))
-    yaws = np.array([v.yaw_deg for v in views])
-    votes = np.array([v.facing for v in views])
-    yaw = float(np.median(yaws))
-    facing = "right" if votes.sum() >= 0 else "left"
-    agreement = abs(votes.sum()) / max(len(votes), 1)
-    kind = classify(yaw)
-    spread = float(np.percentile(yaws, 75) - np.percentile(yaws, 25))
-    margin = min(abs(yaw - SIDE_MAX_YAW), abs(yaw - OBLIQUE_MAX_YAW)) / 15.0
-    confidence = float(
-        np.clip(min(1.0, margin) * agreement * (1.0 - min(spread, 30.0) / 60.0), 0, 1)
-    )
-    return ViewEstimate(kind, facing, confidence, yaw)
+    """Clip-level view from per-frame estimates: `ViewTracker` over all of them."""
+    tracker = ViewTracker()
+    for v in views:
+        tracker.update(v)
+    return tracker.estimate()

@@ -20,10 +20,10 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from formcheck import exercises
 from server.storage import AnalysisRow, Store, is_valid_id, new_id
 from server.uploads import FILE_FIELD, UploadError, no_room_message, receive_upload
 
-EXERCISES = ("auto", "deadlift", "rdl", "good-morning", "pickup", "squat")
 HEIGHT_RANGE_CM = (50.0, 272.0)
 # Containers and codecs Chromium, Firefox and Safari all play (others get an H.264 copy).
 _PLAYABLE = {
@@ -50,7 +50,11 @@ _UPLOAD_BODY = {
                     "required": [FILE_FIELD],
                     "properties": {
                         FILE_FIELD: {"type": "string", "format": "binary"},
-                        "exercise": {"type": "string", "enum": list(EXERCISES), "default": "auto"},
+                        "exercise": {
+                            "type": "string",
+                            "description": "an exercise name from /api/config, or auto",
+                            "default": "auto",
+                        },
                         "height_cm": {
                             "type": "number",
                             "description": "Lifter's height (optional)",
@@ -126,8 +130,8 @@ def browser_playable(codec: str | None, suffix: str) -> bool:
 
 def _parse_options(fields: dict[str, str]) -> tuple[str, float | None]:
     exercise = (fields.get("exercise") or "auto").strip().lower()
-    if exercise not in EXERCISES:
-        raise HTTPException(422, f"exercise must be one of: {', '.join(EXERCISES)}.")
+    if exercise not in exercises.choices():
+        raise HTTPException(422, f"exercise must be one of: {', '.join(exercises.choices())}.")
     raw_height = (fields.get("height_cm") or "").strip()
     if not raw_height:
         return exercise, None
@@ -178,7 +182,7 @@ def get_config(request: Request) -> dict:
     return {
         "max_upload_bytes": settings.max_upload_bytes,
         "max_duration_s": settings.max_duration_s,
-        "exercises": list(EXERCISES),
+        "exercises": exercises.catalogue(),
         "workers": request.app.state.runner.workers,
     }
 

@@ -35,10 +35,11 @@ import numpy as np
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 
+from formcheck import exercises
 from formcheck.errors import InputError
 from formcheck.frame_header import FrameTooLarge, check_frame
 from formcheck.parallel import limit_heap_growth, trim_heap
-from server.api import EXERCISES, HEIGHT_RANGE_CM
+from server.api import HEIGHT_RANGE_CM
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -73,8 +74,8 @@ def parse_config(text: str) -> tuple[str, float | None]:
     if not isinstance(data, dict):
         raise LiveConfigError("the first message must be a JSON config object")
     exercise = str(data.get("exercise") or "auto").strip().lower()
-    if exercise not in EXERCISES:
-        raise LiveConfigError(f"exercise must be one of: {', '.join(EXERCISES)}")
+    if exercise not in exercises.choices():
+        raise LiveConfigError(f"exercise must be one of: {', '.join(exercises.choices())}")
     height = data.get("height_cm")
     if height in (None, ""):
         return exercise, None

@@ -54,6 +54,7 @@ class ServerProcess:
     workers: int = 1
     port: int = field(default_factory=free_port)
     extra: tuple[str, ...] = ()  # more `formcheck serve` options
+    env: dict[str, str] = field(default_factory=dict)  # more environment variables
     process: subprocess.Popen | None = None
     log_path: Path | None = None
 
@@ -65,7 +66,7 @@ class ServerProcess:
         """Start and wait until the API answers."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        env = {**os.environ, "PYTHONPATH": str(REPO), **self.env}
         command = [
             sys.executable,
             "-m",

@@ -16,8 +16,10 @@ from conftest import rep_range, run_cli, stderr_lines
 from conftest_server import ServerProcess, footage, labels
 
 from formcheck.errors import InputError
-from formcheck.kinematics import RawFrame
-from formcheck.live import FacingVote, SpineFilter, decode_image
+from formcheck.kinematics import SMOOTHED_FIELDS, RawFrame
+from formcheck.live import decode_image
+from formcheck.smoothing import OutlineSmoother
+from formcheck.view import FrameView, ViewTracker
 from server.live import LatestFrame, LiveConfigError, parse_config, split_frame
 
 ROUNDED = "tby66_0016r_1.mp4"
@@ -71,15 +73,16 @@ def test_latest_frame_keeps_only_the_newest() -> None:
 
 
 def test_facing_vote_follows_the_majority() -> None:
-    vote = FacingVote(window=5)
-    assert [vote.update(v) for v in (-1, -1, 1, 0, -1)][-1] == -1
-    for _ in range(5):
-        vote.update(1)
+    vote = ViewTracker(facing_window=5, yaw_window=3)
+    assert [vote.update(FrameView(10.0, v)) for v in (-1, -1, 1, 0, -1)][-1] == -1
+    for yaw in (40.0, 50.0, 60.0, 70.0, 80.0):
+        vote.update(FrameView(yaw, 1))
     assert vote.sign == 1
+    assert vote.yaw == 70.0  # median of the last three
 
 
 def test_spine_filter_is_causal_and_smooths() -> None:
-    filt = SpineFilter()
+    filt = OutlineSmoother(SMOOTHED_FIELDS)
     rng = np.random.default_rng(0)
     out = []
     for i in range(120):

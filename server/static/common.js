@@ -51,10 +51,31 @@ export function fmtDate(iso) {
   return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
-export const EXERCISE_NAMES = {
-  auto: "Exercise detected automatically", deadlift: "Deadlift", rdl: "Romanian deadlift",
-  "good-morning": "Good morning", pickup: "Pick-up", squat: "Squat",
-};
+/** Exercise labels by name, filled from the server's registry by `loadExercises`. */
+export const EXERCISE_NAMES = { auto: "Exercise detected automatically" };
+let exercisesPromise = null;
+
+/** The server's exercise catalogue (`/api/config`), fetched once per page; fills EXERCISE_NAMES. */
+export function loadExercises() {
+  if (!exercisesPromise) {
+    exercisesPromise = getJSON("/api/config").then((config) => {
+      for (const ex of config.exercises) if (ex.name !== "auto") EXERCISE_NAMES[ex.name] = ex.label;
+      return config.exercises;
+    });
+  }
+  return exercisesPromise;
+}
+
+/** Fill a <select> with the registry's exercises; `autoLabel` names the "auto" choice. */
+export async function fillExerciseSelect(select, autoLabel = "Detect automatically") {
+  const list = await loadExercises();
+  const current = select.value || "auto";
+  select.replaceChildren(...list.map((ex) => el("option", {
+    value: ex.name, text: ex.name === "auto" ? autoLabel : ex.label, title: ex.film_hint,
+  })));
+  select.value = list.some((ex) => ex.name === current) ? current : "auto";
+  return list;
+}
 
 /** Text and colour class summarising an analysis' reps, or null if it has none yet.
  * `rounding` null (not false) means the back was not judged: never shown as a flat back. */

@@ -2,7 +2,7 @@
 // voice and tones from the answers. One frame in flight at a time; the set is recorded with
 // MediaRecorder and uploaded as a normal analysis when the lifter stops.
 import {
-  COLORS, el, errorText, fmtDeg, followAnalysis, LUMBAR_RED_DEG, repVerdict,
+  COLORS, el, errorText, fillExerciseSelect, fmtDeg, followAnalysis, LUMBAR_RED_DEG, repVerdict,
 } from "/static/common.js";
 import { Overlay } from "/static/overlay.js";
 
@@ -312,6 +312,7 @@ async function upload(blob) {
   }
 }
 
+fillExerciseSelect($("exercise"), "Deadlift or other hinge").catch(() => {});
 $("mute").checked = voice.muted;
 $("mute").addEventListener("change", (event) => voice.setMuted(event.target.checked));
 $("start").addEventListener("click", start);

@@ -1,6 +1,7 @@
 // Upload page: drop or choose videos, show upload and analysis progress, list past analyses.
 import {
-  el, errorText, fmtBytes, fmtDate, followAnalysis, getJSON, repVerdict, EXERCISE_NAMES,
+  el, errorText, fillExerciseSelect, fmtBytes, fmtDate, followAnalysis, getJSON, repVerdict,
+  EXERCISE_NAMES,
 } from "/static/common.js";
 
 const dropzone = document.getElementById("dropzone");
@@ -12,6 +13,7 @@ let maxUploadBytes = null;
 let historyTimer = null;
 
 async function loadConfig() {
+  fillExerciseSelect(document.getElementById("exercise")).catch(() => {});
   try {
     const config = await getJSON("/api/config");
     maxUploadBytes = config.max_upload_bytes;

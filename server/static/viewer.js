@@ -1,6 +1,6 @@
 // Viewer page: video + overlay in sync with the report, controls, timeline, charts, rep table.
 import {
-  el, EXERCISE_NAMES, fmtDeg, fmtSeconds, followAnalysis, getJSON, lumbarColor, lumbarLevel, repVerdict,
+  el, EXERCISE_NAMES, fmtDeg, loadExercises, fmtSeconds, followAnalysis, getJSON, lumbarColor, lumbarLevel, repVerdict,
 } from "/static/common.js";
 import { Overlay } from "/static/overlay.js";
 import { buildRhythmChart, buildTimeChart, buildTimeline, repColor, severityClass } from "/static/charts.js";
@@ -30,6 +30,7 @@ function showFailed(message) {
 
 async function load() {
   let analysis;
+  await loadExercises().catch(() => {});  // labels for the exercise names
   try {
     analysis = await getJSON(`/api/analyses/${id}`);
   } catch (error) {

@@ -1,0 +1,62 @@
+"""Exercises: the registry (`registry`) and one module per exercise family, each registering its
+entries. Adding an exercise = one `register(Exercise(...))` entry and a small module with its
+measures and rules.
+
+Lifts (`lifts`): deadlift, Romanian deadlift, good morning, pick-up, squat.
+
+Exercises from elsewhere: modules named in the environment variable FORMCHECK_EXERCISES
+(comma-separated, importable) and entry points of the group "formcheck.exercises" are imported
+here, after the built-in ones; each registers its entries when imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from importlib.metadata import entry_points
+
+from . import lifts
+from .registry import (
+    AUTO,
+    Exercise,
+    catalogue,
+    choices,
+    get,
+    names,
+    register,
+    unregister,
+    view_refusal,
+)
+
+__all__ = [
+    "AUTO",
+    "Exercise",
+    "catalogue",
+    "choices",
+    "get",
+    "lifts",
+    "names",
+    "register",
+    "unregister",
+    "view_refusal",
+]
+
+PLUGINS_ENV = "FORMCHECK_EXERCISES"
+
+
+def _load_plugins() -> None:
+    log = logging.getLogger(__name__)
+    for entry in entry_points(group="formcheck.exercises"):
+        try:
+            entry.load()
+        except Exception as exc:  # a broken plugin must not stop the product
+            log.warning("exercise plugin %s not loaded: %s", entry.name, exc)
+    for name in filter(None, (n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(","))):
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            log.warning("exercise module %s (from %s) not loaded: %s", name, PLUGINS_ENV, exc)
+
+
+_load_plugins()

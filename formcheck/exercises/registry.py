@@ -1,0 +1,138 @@
+"""The exercise registry: one definition per exercise, read by the CLI, the server's API, both
+pages, live sessions and the offline analysis.
+
+In:  `Exercise` entries, registered by the exercise modules of this package (and by anyone
+     else with `register`).
+Out: `get(name)`, `names()`, `choices()` (with "auto") and `catalogue()` (the JSON the pages
+     build their menus from).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from ..errors import InputError
+
+KINDS = ("reps", "hold", "sided reps")
+VIEWS = ("side", "oblique", "front")
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """What formcheck knows about one exercise.
+
+    `views` are the camera views it can be judged from, `preferred_view` the one to film in and
+    `film_hint` how to say so. `signal` is how the rep signal reads depth ("hinge": trunk lean,
+    "squat": the shoulders' drop; None: chosen from the clip's lean) for rep exercises the lift
+    analysis runs. `analyse`, when
+    set, is the exercise module's own analysis (holds): it takes the clip's frames and returns
+    the exercise's result. `rules` are its thresholds, `findings` and `cues` its codes with
+    their texts."""
+
+    name: str
+    label: str
+    kind: str
+    views: tuple[str, ...]
+    preferred_view: str
+    film_hint: str
+    measures: tuple[str, ...] = ()
+    rules: Mapping[str, float] = field(default_factory=dict)
+    findings: Mapping[str, str] = field(default_factory=dict)
+    cues: Mapping[str, str] = field(default_factory=dict)
+    signal: str | None = None
+    analyse: Callable | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.name}: kind must be one of {KINDS}, not {self.kind!r}")
+        if not self.views or any(v not in VIEWS for v in self.views):
+            raise ValueError(f"{self.name}: views must be among {VIEWS}, not {self.views!r}")
+        if self.preferred_view not in self.views:
+            raise ValueError(f"{self.name}: preferred view {self.preferred_view!r} not accepted")
+
+    def to_dict(self) -> dict:
+        """The entry as the API and the pages see it."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "kind": self.kind,
+            "views": list(self.views),
+            "preferred_view": self.preferred_view,
+            "film_hint": self.film_hint,
+            "measures": list(self.measures),
+            "findings": dict(self.findings),
+        }
+
+
+_REGISTRY: dict[str, Exercise] = {}
+
+
+def register(exercise: Exercise) -> Exercise:
+    """Add (or replace) an exercise; returns it."""
+    if exercise.name == AUTO:
+        raise ValueError(f"{AUTO!r} is not an exercise name")
+    _REGISTRY[exercise.name] = exercise
+    return exercise
+
+
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def names() -> tuple[str, ...]:
+    """Registered exercise names, in registration order."""
+    return tuple(_REGISTRY)
+
+
+def choices() -> tuple[str, ...]:
+    """What a user may ask for: "auto" (recognise the lift) and every exercise."""
+    return (AUTO, *_REGISTRY)
+
+
+def get(name: str) -> Exercise:
+    """The exercise called `name`; InputError naming the choices otherwise."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise InputError(
+            f"unknown exercise {name!r}; choose one of: {', '.join(choices())}"
+        ) from None
+
+
+# "auto" recognises a lift, so it accepts the lifts' views.
+AUTO_VIEWS = ("side", "oblique")
+VIEW_WORDS = {"side": "side-on", "oblique": "at an angle", "front": "from the front or back"}
+
+
+def view_refusal(exercise: Exercise | None, view: str, yaw_deg: float) -> str | None:
+    """Why a clip filmed in `view` cannot be judged for `exercise` (None: "auto"), with how to
+    film it instead; None when the view is accepted."""
+    accepted = exercise.views if exercise is not None else AUTO_VIEWS
+    if view in accepted:
+        return None
+    what = exercise.label.lower() if exercise is not None else "a lift"
+    hint = exercise.film_hint if exercise is not None else AUTO_FILM_HINT
+    return (
+        f"filmed {VIEW_WORDS.get(view, view)} (about {yaw_deg:.0f} deg from side-on), but "
+        f"{what} is judged {VIEW_WORDS[exercise.preferred_view if exercise else 'side']}. {hint}"
+    )
+
+
+AUTO_FILM_HINT = "Film from the side, at hip height, with the whole body in view."
+
+
+def catalogue() -> list[dict]:
+    """Every exercise as the API gives it, "auto" first."""
+    auto = {
+        "name": AUTO,
+        "label": "Detect automatically",
+        "kind": "reps",
+        "views": ["side"],
+        "preferred_view": "side",
+        "film_hint": AUTO_FILM_HINT,
+        "measures": [],
+        "findings": {},
+    }
+    return [auto, *(e.to_dict() for e in _REGISTRY.values())]
