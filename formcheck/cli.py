@@ -18,6 +18,7 @@ from .live_cli import add_parser as add_live_parser
 from .native_logs import silence_native_logs
 from .outputs import check_outputs, staged
 from .synth.cli import add_synth_parser
+from .writers import WRITERS
 
 COMMANDS_GROUP = "formcheck.commands"
 
@@ -49,9 +50,8 @@ def _check_readable(video: Path) -> None:
 def _analyze_one(video: Path, args, inputs: list[Path], console) -> int:
     many = len(inputs) > 1
     outputs = {
-        "json": _outputs(args.json, video, many, ".json"),
-        "csv": _outputs(args.csv, video, many, ".csv"),
-        "video": _outputs(args.video, video, many, ".annotated.mp4"),
+        name: _outputs(getattr(args, name), video, many, writer.suffix)
+        for name, writer in WRITERS.items()
     }
     _check_readable(video)
     check_outputs(outputs, inputs, video)
@@ -70,9 +70,8 @@ def _run_analysis(video: Path, args, temps: dict[str, Path | None], console) -> 
         pose_hz=args.pose_hz or None,
         model=args.model,
     )
-    paths = {f"{kind}_path": path for kind, path in temps.items()}
     if console is None:
-        report = analyze_video(video, opts, **paths)
+        report = analyze_video(video, opts, outputs=temps)
     else:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -90,7 +89,7 @@ def _run_analysis(video: Path, args, temps: dict[str, Path | None], console) -> 
                 elapsed = bar.tasks[0].elapsed or 1e-6
                 bar.update(task, completed=done, total=total, fps=done / elapsed)
 
-            report = analyze_video(video, opts, progress=progress, **paths)
+            report = analyze_video(video, opts, progress=progress, outputs=temps)
     print(human_summary(video.name, report))
 
 
@@ -157,9 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     a = sub.add_parser("analyze", help="analyse lift videos and write a report")
     a.add_argument("videos", nargs="+", metavar="VIDEO")
-    a.add_argument("--json", metavar="F", help="report JSON (a folder when several videos)")
-    a.add_argument("--csv", metavar="F", help="per-frame angles CSV (a folder when several videos)")
-    a.add_argument("--video", metavar="F", help="annotated MP4 (a folder when several videos)")
+    for writer in WRITERS.values():
+        a.add_argument(
+            f"--{writer.name}", metavar="F", help=f"{writer.help} (a folder when several videos)"
+        )
     a.add_argument("--exercise", default="auto", choices=exercises.choices())
     a.add_argument(
         "--height-cm", type=float, default=None, help="lifter's height, for cm read-outs"

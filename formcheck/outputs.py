@@ -11,7 +11,6 @@ Out: `check_outputs` raises `OutputError` for an output that is an input (the sa
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from collections.abc import Iterator, Sequence
@@ -19,10 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import FormcheckError
-
-REPORT_SCHEMA = "formcheck.report/1"
-# How much of an existing JSON file is read to see whether it is one of our reports.
-_REPORT_PROBE_BYTES = 256 * 1024 * 1024
+from .writers import WRITERS
 
 
 class OutputError(FormcheckError):
@@ -34,47 +30,6 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return False
-
-
-def _is_report(path: Path) -> bool:
-    """A JSON file whose top level says it is a formcheck report."""
-    if path.stat().st_size > _REPORT_PROBE_BYTES:
-        return False
-    try:
-        with path.open("rb") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError, RecursionError):
-        return False
-    return isinstance(data, dict) and data.get("schema") == REPORT_SCHEMA
-
-
-def _is_angles_csv(path: Path) -> bool:
-    """A CSV file whose header row is the one formcheck writes."""
-    from .report import CSV_COLUMNS
-
-    try:
-        with path.open("rb") as fh:
-            head = fh.readline(4096)
-    except OSError:
-        return False
-    return head.rstrip(b"\r\n").decode("utf-8", "replace") == ",".join(CSV_COLUMNS)
-
-
-def _is_mp4(path: Path) -> bool:
-    """An MP4/MOV-style file (starts with an `ftyp` box)."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(12)
-    except OSError:
-        return False
-    return head[4:8] == b"ftyp"
-
-
-_KINDS = {
-    "json": ("a formcheck report", _is_report),
-    "csv": ("a formcheck angles CSV", _is_angles_csv),
-    "video": ("an MP4 video", _is_mp4),
-}
 
 
 def check_outputs(outputs: dict[str, Path | None], inputs: Sequence[Path], video: Path) -> None:
@@ -109,7 +64,7 @@ def check_outputs(outputs: dict[str, Path | None], inputs: Sequence[Path], video
         if path.is_dir():
             raise OutputError(f"{name} is a folder. Give a file name.")
         if path.exists():
-            what, looks_right = _KINDS[kind]
+            what, looks_right = WRITERS[kind].what, WRITERS[kind].looks_like
             if not path.is_file() or not looks_right(path):
                 raise OutputError(
                     f"{name} already exists and is not {what}; refusing to overwrite it. "

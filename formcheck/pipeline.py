@@ -10,6 +10,7 @@ frame by frame (see `formcheck.live`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from .smoothing import OutlineSmoother
 from .verdict import Viewing
 from .video import VideoInfo, probe
 from .view import ViewEstimate, estimate_view
+from .writers import WRITERS, Written, write_outputs
 
 log = logging.getLogger(__name__)
 MIN_POSE_FRACTION = 0.2
@@ -144,6 +146,7 @@ def analyze_video(
     json_path: str | Path | None = None,
     csv_path: str | Path | None = None,
     video_path: str | Path | None = None,
+    outputs: Mapping[str, str | Path | None] | None = None,
 ) -> dict:
     """Analyse one video file; write the requested outputs; return the report dict.
 
@@ -152,11 +155,16 @@ def analyze_video(
     opts = opts or AnalysisOptions()
     if opts.exercise != exercises.AUTO:
         exercises.get(opts.exercise)  # InputError naming the choices
+    asked = {"json": json_path, "csv": csv_path, "video": video_path, **(outputs or {})}
+    asked = {name: Path(out) for name, out in asked.items() if out}
+    unknown = set(asked) - set(WRITERS)
+    if unknown:
+        raise ValueError(f"unknown outputs {sorted(unknown)}; writers: {', '.join(WRITERS)}")
     info = probe(path)
-    for out in (json_path, csv_path, video_path):
-        if out:
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
-    total = info.frames + (info.frames if video_path else 0)
+    for out in asked.values():
+        out.parent.mkdir(parents=True, exist_ok=True)
+    rereads = sum(1 for name in asked if WRITERS[name].rereads_video)
+    total = info.frames * (1 + rereads)
     first = observe_video(path, opts, progress, total, info)
     trim_heap()  # the pose graphs are closed: give their memory back before the report peak
     analysis = analyze_observations(info, first.observations, opts)
@@ -169,18 +177,12 @@ def analyze_video(
         report["summary"]["messages"].append(
             "The video file ends early (truncated); frames after the damage were not analysed."
         )
-    if json_path:
-        report_mod.write_json(report, json_path)
-    if csv_path:
-        report_mod.write_csv(analysis, csv_path)
-    if video_path:
-        from .render import render_annotated
 
-        def sub_progress(done: int, _total: int) -> None:
-            if progress is not None:
-                progress(info.frames + done, total)
+    def sub_progress(done: int, _total: int) -> None:
+        if progress is not None:
+            progress(info.frames + done, total)
 
-        render_annotated(path, analysis, video_path, opts.rounding, sub_progress)
+    write_outputs(asked, Written(Path(path), report, analysis, opts.rounding, sub_progress))
     if progress is not None:
         progress(total, total)
     return report

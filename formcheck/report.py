@@ -1,5 +1,5 @@
-"""Report stage: the analysis as a JSON report (schema formcheck.report/1), a per-frame CSV and
-a short human summary.
+"""Report stage: the analysis as a JSON report (schema formcheck.report/1) and a short human
+summary (files are written by `formcheck.writers`).
 
 In:  `Analysis` from `formcheck.pipeline`.
 Out: plain dicts / files. Keys may be added to the schema, never renamed.
@@ -7,10 +7,7 @@ Out: plain dicts / files. Keys may be added to the schema, never renamed.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -218,29 +215,6 @@ def build_report(analysis) -> dict:
             "messages": summary_messages(analysis, overall),
         },
     }
-
-
-def write_json(report: dict, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(report, separators=(",", ":")))
-
-
-CSV_COLUMNS = ("t", "pose", *ANGLE_NAMES, "trunk_thigh_deg", "spine_confidence", "phase", "depth")
-
-
-def write_csv(analysis, path: str | Path) -> None:
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(CSV_COLUMNS)
-        for f, ph, d in zip(analysis.frames, analysis.phases, analysis.depth, strict=True):
-            row = [round(f.t, 4), int(f.pose)]
-            row += ["" if (v := _r(f.value(n))) is None else v for n in ANGLE_NAMES]
-            row += [
-                "" if (v := _r(f.trunk_thigh_deg)) is None else v,
-                _r(f.spine_confidence, 2),
-                ph,
-            ]
-            row.append("" if not np.isfinite(d) else round(float(d), 3))
-            w.writerow(row)
 
 
 def human_summary(name: str, report: dict) -> str:

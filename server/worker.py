@@ -164,9 +164,11 @@ def run_job(spec: JobSpec) -> None:
                 spec.input_path,
                 options,
                 progress=progress,
-                json_path=temp["report.json"],
-                csv_path=temp["frames.csv"],
-                video_path=temp["annotated.mp4"],
+                outputs={
+                    "json": temp["report.json"],
+                    "csv": temp["frames.csv"],
+                    "video": temp["annotated.mp4"],
+                },
             )
             if spec.transcode:
                 from formcheck.sink import transcode_to_h264

@@ -26,12 +26,13 @@ from formcheck.neutral import DEFAULTS, NeutralTracker, estimate_neutral
 from formcheck.passone import Observation
 from formcheck.pipeline import AnalysisOptions, analyze_observations
 from formcheck.pose import LM, NUM_LANDMARKS, Pose
-from formcheck.report import CSV_COLUMNS, build_report, write_csv
+from formcheck.report import build_report
 from formcheck.reps import Rep, RepCounter, RepRules, frame_phases, median_filter, segment_reps
 from formcheck.smoothing import OneEuroFilter, PoseSmoother, zero_phase
 from formcheck.spine import BackShape, SpineParams, measure_back
 from formcheck.video import VideoInfo
 from formcheck.view import FrameView, estimate_view, frame_view
+from formcheck.writers import CSV_COLUMNS, write_csv
 
 FPS = 30.0
 W, H = 640, 480
