@@ -109,6 +109,11 @@ class LiveSession:
 
     def __init__(self, config: LiveConfig | None = None, estimator=None) -> None:
         self.config = config or LiveConfig()
+        if self.config.exercise not in exercises.live_choices():
+            raise InputError(
+                f"live coaching is not available for {self.config.exercise!r}; record the set "
+                "and analyse the video instead"
+            )
         self.estimator = estimator or PoseEstimator(EstimatorConfig(max_side=self.config.max_side))
         self.smoother = PoseSmoother()
         self.view = ViewTracker(facing_window=90, yaw_window=15)

@@ -37,7 +37,7 @@ def add_parser(subparsers) -> None:
     src.add_argument("--camera", type=int, metavar="N", help="camera index (0 = first camera)")
     src.add_argument("--source", metavar="FILE", help="a video file replayed as if live")
     p.add_argument("--no-window", action="store_true", help="print cues only, no overlay window")
-    p.add_argument("--exercise", default="auto", choices=exercises.choices())
+    p.add_argument("--exercise", default="auto", choices=exercises.live_choices())
     p.add_argument("--height-cm", type=float, default=None)
     p.add_argument(
         "--realtime",

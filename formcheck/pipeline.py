@@ -67,6 +67,8 @@ class Analysis:
     pose_frames: int | None = None
     # Bends as deep as a rep that made no rep (lowering only, a clip cut mid-rep): judged too.
     partials: list[RepAssessment] = field(default_factory=list)
+    # A hold exercise's result (its module's `analyse`: holds and per-frame measures), else None.
+    hold: object | None = None
 
 
 def analyze_observations(
@@ -110,8 +112,10 @@ def analyze_observations(
     depth = clip_bend_signal(raws, named.signal if named and named.signal else bend_mode(leans))
     stature = stature_px(raws)
     times = np.array([f.t for f in frames])
-    reps: list[Rep] = segment_reps(times, depth, opts.reps)
-    partials = partial_bends(times, depth, reps, opts.reps)
+    hold = named.analyse(frames, times, dict(named.rules)) if named and named.analyse else None
+    # A hold has no reps: its own module measures it.
+    reps: list[Rep] = [] if hold is not None else segment_reps(times, depth, opts.reps)
+    partials = [] if hold is not None else partial_bends(times, depth, reps, opts.reps)
     viewing = Viewing(view.kind, view.yaw_deg, neutral.back_bend)
     assessed = [assess_rep(r, frames, depth, opts.rounding, viewing) for r in reps]
     bends = [assess_rep(r, frames, depth, opts.rounding, viewing) for r in partials]
@@ -136,6 +140,7 @@ def analyze_observations(
         body_height_px=stature,
         height_cm=opts.height_cm,
         pose_frames=sum(1 for o in obs if o.key),
+        hold=hold,
     )
 
 

@@ -167,10 +167,15 @@ def build_report(analysis) -> dict:
         frame_dict(f, size, ph, float(d))
         for f, ph, d in zip(analysis.frames, analysis.phases, analysis.depth, strict=True)
     ]
+    hold = getattr(analysis, "hold", None)
+    if hold is not None:
+        for name, values in hold.measures.items():
+            for d, v in zip(frames, values, strict=True):
+                d[name] = _r(v)
     duration = analysis.frames[-1].t if analysis.frames else info.duration_s
     overall = clip_verdict(analysis)
     judged = [a for a in reps if a.verdict.measured]
-    return {
+    report = {
         "schema": SCHEMA,
         "video": {
             "fps": _r(info.fps, 3),
@@ -215,6 +220,37 @@ def build_report(analysis) -> dict:
             "messages": summary_messages(analysis, overall),
         },
     }
+    if hold is not None:
+        add_holds(report, analysis, hold)
+    return report
+
+
+def add_holds(report: dict, analysis, hold) -> None:
+    """A hold exercise's keys: `holds`, `summary.held_s`, `summary.good_form_s`, the hold's
+    worst measures, and the summary's sentences about the holds (the back-rounding verdict is
+    for reps: not judged here)."""
+    s = report["summary"]
+    report["holds"] = [h.to_dict() for h in hold.holds]
+    s["hold_count"] = len(hold.holds)
+    s["held_s"] = round(hold.held_s, 2)
+    s["good_form_s"] = round(hold.good_form_s, 2)
+    sags = [h.max_hip_sag_deg for h in hold.holds if h.max_hip_sag_deg is not None]
+    pikes = [h.max_hip_pike_deg for h in hold.holds if h.max_hip_pike_deg is not None]
+    s["max_hip_sag_deg"] = _r(max(sags)) if sags else None
+    s["max_hip_pike_deg"] = _r(max(pikes)) if pikes else None
+    findings = [f for h in hold.holds for f in h.findings]
+    s["form"] = "not_judged" if not hold.holds else ("broke" if findings else "good")
+    msgs = [m for m in s["messages"] if m.startswith("Camera view looks")]
+    if not hold.holds:
+        msgs.append(
+            "No hold found: the body was never in position (shoulders to ankles near "
+            "horizontal) for a second or more. Film from the side with the whole body in view."
+        )
+    for h in hold.holds:
+        text = f"Hold {h.index}: {h.held_s:.1f} s, {h.good_form_s:.1f} s of it in good form"
+        msgs.append(text + ("." if not h.findings else ": " + h.findings[0].message))
+    s["verdict_message"] = msgs[-1] if msgs else None
+    s["messages"] = msgs
 
 
 def human_summary(name: str, report: dict) -> str:
@@ -222,10 +258,15 @@ def human_summary(name: str, report: dict) -> str:
     verdict = {"rounded": "back rounded", "flat": "back flat"}.get(
         s.get("verdict"), "back not judged"
     )
-    lines = [
-        f"{name}: {s['rep_count']} rep(s), {s['exercise']}, view {report['view']['kind']} "
-        f"facing {report['view']['facing']}, {verdict}",
-    ]
+    view = f"view {report['view']['kind']} facing {report['view']['facing']}"
+    if "holds" in report:
+        form = {"good": "form good", "broke": "form broke"}.get(s["form"], "form not judged")
+        lines = [
+            f"{name}: {s['exercise']}, held {s['held_s']:.1f} s, {s['good_form_s']:.1f} s in "
+            f"good form, {view}, {form}"
+        ]
+        return "\n".join([*lines, *(f"  {m}" for m in s["messages"])])
+    lines = [f"{name}: {s['rep_count']} rep(s), {s['exercise']}, {view}, {verdict}"]
     for r in [*report["reps"], *report.get("partial_reps", [])]:
         lum = (
             "n/a"

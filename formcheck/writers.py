@@ -73,13 +73,14 @@ def _is_report(path: Path) -> bool:
 
 
 def _is_angles_csv(path: Path) -> bool:
-    """A CSV file whose header row is the one formcheck writes."""
+    """A CSV file whose header row starts with the columns formcheck writes."""
     try:
         with path.open("rb") as fh:
             head = fh.readline(4096)
     except OSError:
         return False
-    return head.rstrip(b"\r\n").decode("utf-8", "replace") == ",".join(CSV_COLUMNS)
+    columns = head.rstrip(b"\r\n").decode("utf-8", "replace").split(",")
+    return columns[: len(CSV_COLUMNS)] == list(CSV_COLUMNS)
 
 
 def _is_mp4(path: Path) -> bool:
@@ -100,10 +101,15 @@ CSV_COLUMNS = ("t", "pose", *ANGLE_NAMES, "trunk_thigh_deg", "spine_confidence",
 
 
 def write_csv(analysis, path: str | Path) -> None:
+    """CSV_COLUMNS for every frame, then a hold exercise's own measures (`analysis.hold`)."""
+    hold = getattr(analysis, "hold", None)
+    extra = dict(hold.measures) if hold is not None else {}
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(CSV_COLUMNS)
-        for f, ph, d in zip(analysis.frames, analysis.phases, analysis.depth, strict=True):
+        w.writerow([*CSV_COLUMNS, *extra])
+        for i, (f, ph, d) in enumerate(
+            zip(analysis.frames, analysis.phases, analysis.depth, strict=True)
+        ):
             row = [round(f.t, 4), int(f.pose)]
             row += ["" if (v := _r(f.value(n))) is None else v for n in ANGLE_NAMES]
             row += [
@@ -112,6 +118,7 @@ def write_csv(analysis, path: str | Path) -> None:
                 ph,
             ]
             row.append("" if not np.isfinite(d) else round(float(d), 3))
+            row += ["" if (v := _r(values[i])) is None else v for values in extra.values()]
             w.writerow(row)
 
 

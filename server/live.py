@@ -74,8 +74,11 @@ def parse_config(text: str) -> tuple[str, float | None]:
     if not isinstance(data, dict):
         raise LiveConfigError("the first message must be a JSON config object")
     exercise = str(data.get("exercise") or "auto").strip().lower()
-    if exercise not in exercises.choices():
-        raise LiveConfigError(f"exercise must be one of: {', '.join(exercises.choices())}")
+    if exercise not in exercises.live_choices():
+        raise LiveConfigError(
+            f"exercise must be one of: {', '.join(exercises.live_choices())} (others are "
+            "analysed from a recording: upload it)"
+        )
     height = data.get("height_cm")
     if height in (None, ""):
         return exercise, None

@@ -40,6 +40,14 @@ def test_an_entry_must_be_consistent() -> None:
         exercises.Exercise("x", "X", "hold", ("side",), "front", "")
 
 
+def test_live_sessions_refuse_exercises_they_cannot_coach() -> None:
+    from formcheck.live import LiveConfig, LiveSession
+
+    assert "plank" in exercises.choices() and "plank" not in exercises.live_choices()
+    with pytest.raises(InputError, match="not available for 'plank'"):
+        LiveSession(LiveConfig(exercise="plank"), estimator=lambda image: None)
+
+
 def test_view_refusal_names_the_view_and_how_to_film() -> None:
     deadlift = exercises.get("deadlift")
     assert exercises.view_refusal(deadlift, "side", 10.0) is None
@@ -113,6 +121,8 @@ def test_an_exercise_defined_in_a_test_file_reaches_both_pages(
                 assert options[0] == ["auto", auto]
                 assert ["wall-sit", "Wall sit (test exercise)"] in options
                 assert ["rdl", "Romanian deadlift"] in options
+                # Plank is analysed from recordings only: not offered for live coaching.
+                assert (["plank", "Plank"] in options) == (path == "/")
         finally:
             browser.close()
     assert json.dumps(exercises.catalogue())  # the catalogue is plain JSON

@@ -3,6 +3,7 @@ entries. Adding an exercise = one `register(Exercise(...))` entry and a small mo
 measures and rules.
 
 Lifts (`lifts`): deadlift, Romanian deadlift, good morning, pick-up, squat.
+Holds: plank (`plank`).
 
 Exercises from elsewhere: modules named in the environment variable FORMCHECK_EXERCISES
 (comma-separated, importable) and entry points of the group "formcheck.exercises" are imported
@@ -16,13 +17,14 @@ import logging
 import os
 from importlib.metadata import entry_points
 
-from . import lifts
+from . import lifts, plank
 from .registry import (
     AUTO,
     Exercise,
     catalogue,
     choices,
     get,
+    live_choices,
     names,
     register,
     unregister,
@@ -35,8 +37,10 @@ __all__ = [
     "catalogue",
     "choices",
     "get",
+    "live_choices",
     "lifts",
     "names",
+    "plank",
     "register",
     "unregister",
     "view_refusal",

@@ -43,6 +43,8 @@ class Exercise:
     cues: Mapping[str, str] = field(default_factory=dict)
     signal: str | None = None
     analyse: Callable | None = None
+    # Whether live sessions coach it (else it is analysed from a recording only).
+    live: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -63,6 +65,7 @@ class Exercise:
             "film_hint": self.film_hint,
             "measures": list(self.measures),
             "findings": dict(self.findings),
+            "live": self.live,
         }
 
 
@@ -89,6 +92,11 @@ def names() -> tuple[str, ...]:
 def choices() -> tuple[str, ...]:
     """What a user may ask for: "auto" (recognise the lift) and every exercise."""
     return (AUTO, *_REGISTRY)
+
+
+def live_choices() -> tuple[str, ...]:
+    """What a live session may be asked for."""
+    return (AUTO, *(n for n, e in _REGISTRY.items() if e.live))
 
 
 def get(name: str) -> Exercise:
@@ -134,5 +142,6 @@ def catalogue() -> list[dict]:
         "film_hint": AUTO_FILM_HINT,
         "measures": [],
         "findings": {},
+        "live": True,
     }
     return [auto, *(e.to_dict() for e in _REGISTRY.values())]

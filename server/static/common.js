@@ -66,9 +66,10 @@ export function loadExercises() {
   return exercisesPromise;
 }
 
-/** Fill a <select> with the registry's exercises; `autoLabel` names the "auto" choice. */
-export async function fillExerciseSelect(select, autoLabel = "Detect automatically") {
-  const list = await loadExercises();
+/** Fill a <select> with the registry's exercises (`liveOnly`: those coached live);
+ * `autoLabel` names the "auto" choice. */
+export async function fillExerciseSelect(select, autoLabel = "Detect automatically", liveOnly = false) {
+  const list = (await loadExercises()).filter((ex) => !liveOnly || ex.live);
   const current = select.value || "auto";
   select.replaceChildren(...list.map((ex) => el("option", {
     value: ex.name, text: ex.name === "auto" ? autoLabel : ex.label, title: ex.film_hint,

@@ -312,7 +312,7 @@ async function upload(blob) {
   }
 }
 
-fillExerciseSelect($("exercise"), "Deadlift or other hinge").catch(() => {});
+fillExerciseSelect($("exercise"), "Deadlift or other hinge", true).catch(() => {});
 $("mute").checked = voice.muted;
 $("mute").addEventListener("change", (event) => voice.setMuted(event.target.checked));
 $("start").addEventListener("click", start);
