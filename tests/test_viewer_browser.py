@@ -205,3 +205,42 @@ def test_oblique_clip_is_shown_not_judged(browser, server: ServerProcess) -> Non
     page.screenshot(path=str(ARTIFACTS / "viewer-not-judged.png"), full_page=True)
     page.close()
     assert not errors and not view_errors, errors + view_errors
+
+
+PLANK_CLIP = "kaiakol_plank_correct_005.mp4"  # a 6.5 s straight forearm plank, side view
+
+
+def test_a_plank_is_shown_as_a_hold(browser, server: ServerProcess) -> None:
+    """A plank analysed as a plank: the upload card and history say it is a hold (not "no reps"),
+    the viewer's badge gives the time held and in good form, the timeline shows the hold."""
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url + "/")
+    page.wait_for_function("document.querySelector('#exercise option[value=plank]') !== null")
+    page.select_option("#exercise", "plank")
+    page.set_input_files("#file-input", str(footage(PLANK_CLIP)))
+    link = page.locator(f".upload-item:has-text('{PLANK_CLIP}') .open-result")
+    link.wait_for(timeout=180_000)
+    status = page.locator(f".upload-item:has-text('{PLANK_CLIP}') .upload-status").inner_text()
+    assert "Hold" in status and "No reps" not in status
+    history = page.locator(f".history-item:has-text('{PLANK_CLIP}')")
+    history.wait_for(timeout=10_000)
+    assert "Plank" in history.inner_text() and "No reps" not in history.inner_text()
+    href = link.get_attribute("href")
+    page.close()
+    page, view_errors = _open_viewer(browser, server.url + href)
+    badge = page.locator("#verdict")
+    badge.wait_for()
+    text = badge.inner_text()
+    assert text.startswith("Held 6.") and "in good form" in text, text
+    assert "good" in (badge.get_attribute("class") or "")
+    span = page.locator("#timeline .rep.hold")
+    assert span.count() == 1 and span.first.get_attribute("title").startswith("Hold 1:")
+    assert "Plank" in page.inner_text("#subtitle")
+    assert page.inner_text(".readout.hip .label").lower() == "body line"
+    assert page.inner_text("#ro-hip").endswith("°")
+    assert not page.locator("#reps-card").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "viewer-plank.png"), full_page=True)
+    page.close()
+    assert not errors and not view_errors, errors + view_errors

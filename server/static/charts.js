@@ -40,10 +40,14 @@ export function buildTimeline(container, report, onSeek) {
   const duration = report.video.duration_s || 1;
   const pct = (t) => `${Math.max(0, Math.min(100, (t / duration) * 100))}%`;
   container.replaceChildren();
-  for (const rep of report.reps) {
+  // A hold exercise's holds take the reps' place (a hold whose form broke shows as rounded).
+  const spans = report.holds
+    ? report.holds.map((h) => ({ ...h, rounding: h.findings.length > 0, label: `Hold ${h.index}` }))
+    : report.reps;
+  for (const rep of spans) {
     const span = el("div", {
-      class: `rep${rep.rounding ? " rounded" : rep.rounding === null ? " unjudged" : ""}`,
-      title: `Rep ${rep.index}: ${fmtSeconds(rep.start_s)} – ${fmtSeconds(rep.end_s)}`,
+      class: `rep${rep.rounding ? " rounded" : rep.rounding === null ? " unjudged" : ""}${rep.label ? " hold" : ""}`,
+      title: `${rep.label || `Rep ${rep.index}`}: ${fmtSeconds(rep.start_s)} – ${fmtSeconds(rep.end_s)}`,
     }, `${rep.index}`);
     span.style.left = pct(rep.start_s);
     span.style.width = `calc(${pct(rep.end_s - rep.start_s)} - 1px)`;

@@ -53,13 +53,18 @@ export function fmtDate(iso) {
 
 /** Exercise labels by name, filled from the server's registry by `loadExercises`. */
 export const EXERCISE_NAMES = { auto: "Exercise detected automatically" };
+/** Exercise kinds by name ("reps", "hold", "sided reps"), filled with EXERCISE_NAMES. */
+export const EXERCISE_KINDS = { auto: "reps" };
 let exercisesPromise = null;
 
 /** The server's exercise catalogue (`/api/config`), fetched once per page; fills EXERCISE_NAMES. */
 export function loadExercises() {
   if (!exercisesPromise) {
     exercisesPromise = getJSON("/api/config").then((config) => {
-      for (const ex of config.exercises) if (ex.name !== "auto") EXERCISE_NAMES[ex.name] = ex.label;
+      for (const ex of config.exercises) {
+        if (ex.name !== "auto") EXERCISE_NAMES[ex.name] = ex.label;
+        EXERCISE_KINDS[ex.name] = ex.kind;
+      }
       return config.exercises;
     });
   }
@@ -80,8 +85,9 @@ export async function fillExerciseSelect(select, autoLabel = "Detect automatical
 
 /** Text and colour class summarising an analysis' reps, or null if it has none yet.
  * `rounding` null (not false) means the back was not judged: never shown as a flat back. */
-export function repVerdict(repCount, roundedReps, rounding) {
+export function repVerdict(repCount, roundedReps, rounding, exercise = null) {
   if (repCount == null) return null;
+  if (EXERCISE_KINDS[exercise] === "hold") return { text: "Hold · open it for the time held", level: "info" };
   if (repCount === 0) return { text: "No reps found", level: "" };
   const reps = `${repCount} rep${repCount === 1 ? "" : "s"}`;
   if (!roundedReps && rounding === null) return { text: `${reps} · not judged — film side-on`, level: "info" };

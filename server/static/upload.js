@@ -13,7 +13,7 @@ let maxUploadBytes = null;
 let historyTimer = null;
 
 async function loadConfig() {
-  fillExerciseSelect(document.getElementById("exercise")).catch(() => {});
+  fillExerciseSelect(document.getElementById("exercise")).then(refreshHistory).catch(() => {});
   try {
     const config = await getJSON("/api/config");
     maxUploadBytes = config.max_upload_bytes;
@@ -29,7 +29,7 @@ function statusText(status) {
   }
   if (status.status === "failed") return status.error || "The analysis failed.";
   if (status.status === "gone") return "This analysis was deleted.";
-  const verdict = repVerdict(status.rep_count, status.rounded_reps, status.rounding);
+  const verdict = repVerdict(status.rep_count, status.rounded_reps, status.rounding, status.exercise);
   return verdict ? `Done: ${verdict.text}` : "Done";
 }
 
@@ -106,7 +106,7 @@ function uploadFile(file) {
 }
 
 function historyItem(item) {
-  const verdict = repVerdict(item.rep_count, item.rounded_reps, item.rounding);
+  const verdict = repVerdict(item.rep_count, item.rounded_reps, item.rounding, item.exercise);
   let badge;
   if (item.status === "done" && verdict) badge = el("span", { class: `badge ${verdict.level}`, text: verdict.text });
   else if (item.status === "failed") badge = el("span", { class: "badge bad", title: item.error || "", text: "Failed" });

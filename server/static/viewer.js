@@ -83,7 +83,16 @@ function render(analysis) {
   $("subtitle").textContent = parts.join(" · ");
   const verdict = repVerdict(summary.rep_count ?? reps.length, summary.rounded_reps,
     summary.rounding === undefined ? false : summary.rounding);
-  if (verdict) {
+  if (report.holds) {
+    const badge = $("verdict");
+    badge.hidden = false;
+    const level = { good: "good", broke: "bad" }[summary.form] || "info";
+    badge.className = `badge verdict ${level}`;
+    badge.textContent = report.holds.length
+      ? `Held ${fmtSeconds(summary.held_s, 1)} · ${fmtSeconds(summary.good_form_s, 1)} in good form`
+      : "No hold found";
+    if (summary.verdict_message) badge.title = summary.verdict_message;
+  } else if (verdict) {
     const badge = $("verdict");
     badge.hidden = false;
     badge.className = `badge verdict ${verdict.level}`;
@@ -101,9 +110,11 @@ function render(analysis) {
   const timeline = buildTimeline($("timeline"), report, seek);
   const timeChart = buildTimeChart($("chart-time"), report, seek);
   const rhythm = buildRhythmChart($("chart-rhythm"), $("rhythm-legend"), report);
-  fillFindings(reps, report.set_findings || [], seek);
+  const groups = report.holds ? report.holds.map((h) => ({ ...h, label: `Hold ${h.index}` })) : reps;
+  fillFindings(groups, report.set_findings || [], seek);
   fillMessages(summary.messages || []);
   const rows = fillRepTable(reps, seek);
+  if (report.holds) showHoldLayout();
   fillDownloads();
 
   let source = "live";
@@ -117,10 +128,15 @@ function render(analysis) {
     $("time").textContent = `${t.toFixed(2)} / ${(report.video.duration_s || 0).toFixed(2)} s · frame ${index + 1}`;
     if (index === lastIndex) return;
     lastIndex = index;
-    $("ro-hip").textContent = fmtDeg(frame?.hip_flexion_deg);
-    const lumbar = $("ro-lumbar");
-    lumbar.textContent = fmtDeg(frame?.lumbar_flexion_deg);
-    lumbar.style.color = lumbarColor(frame?.lumbar_flexion_deg);
+    if (report.holds) {
+      $("ro-hip").textContent = fmtDeg(frame?.body_line_deg);
+      $("ro-lumbar").textContent = fmtDeg(frame?.hip_sag_deg);
+    } else {
+      $("ro-hip").textContent = fmtDeg(frame?.hip_flexion_deg);
+      const lumbar = $("ro-lumbar");
+      lumbar.textContent = fmtDeg(frame?.lumbar_flexion_deg);
+      lumbar.style.color = lumbarColor(frame?.lumbar_flexion_deg);
+    }
     const rep = reps.find((r) => t >= r.start_s && t <= r.end_s);
     $("rep-chip").replaceChildren(...(rep ? [el("span", {
       class: `badge ${rep.rounding ? "bad" : rep.rounding === null ? "" : "info"}`,
@@ -214,7 +230,7 @@ function render(analysis) {
 function fillFindings(reps, setFindings, seek) {
   const list = $("findings");
   const items = [];
-  const groups = [...reps.map((rep) => [`Rep ${rep.index}`, rep.findings || []]), ["Whole set", setFindings]];
+  const groups = [...reps.map((rep) => [rep.label || `Rep ${rep.index}`, rep.findings || []]), ["Whole set", setFindings]];
   for (const [label, findings] of groups) {
     for (const finding of findings) {
       if (finding.start_s == null) {
@@ -258,6 +274,17 @@ const REASON_TEXT = {
   back_not_traced: "The back's outline could not be traced at the bottom of the rep.",
   ambiguous: "Too close to the line between flat and rounded to call.",
 };
+
+/** A hold: the read-outs give the body line and the hip sag (+ below the line, - piked); the
+ * rep table and the flexion charts (relative to standing) do not apply. */
+function showHoldLayout() {
+  const labels = document.querySelectorAll(".readout .label");
+  labels[0].textContent = "Body line";
+  labels[1].textContent = "Hip sag";
+  $("reps-card").hidden = true;
+  $("charts").hidden = true;
+  $("no-findings").textContent = "Nothing to flag: the body stayed in a straight line.";
+}
 
 function fillRepTable(reps, seek) {
   const body = $("rep-table").querySelector("tbody");
