@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..reps import median_filter
 from .registry import Exercise, register
 
 RULES = {
@@ -170,16 +171,6 @@ def _bridge(mask: np.ndarray, times: np.ndarray, max_gap_s: float) -> np.ndarray
     return out
 
 
-def _smooth(values: np.ndarray, width: int = 7) -> np.ndarray:
-    half = width // 2
-    out = np.full(len(values), np.nan)
-    for i in range(len(values)):
-        win = values[max(0, i - half) : i + half + 1]
-        if np.isfinite(values[i]) and np.isfinite(win).any():
-            out[i] = np.nanmedian(win)
-    return out
-
-
 def _dt(times: np.ndarray) -> np.ndarray:
     if len(times) < 2:
         return np.zeros(len(times))
@@ -216,7 +207,7 @@ def analyse(frames: list, times: np.ndarray, rules: dict | None = None) -> HoldR
     measured = np.array([frame_measures(getattr(f, "landmarks", None)) for f in frames])
     if len(measured) == 0:
         measured = np.zeros((0, 3))
-    sag, head, tilt = (_smooth(measured[:, k]) for k in range(3))
+    sag, head, tilt = (median_filter(measured[:, k], 7) for k in range(3))
     ok = np.isfinite(sag) & np.isfinite(tilt)
     in_position = ok & (tilt <= rules["max_body_tilt_deg"])
     in_position = _bridge(in_position, times, rules["max_gap_s"])
