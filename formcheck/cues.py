@@ -55,10 +55,12 @@ class Cue:
     text: str
     severity: str  # high | medium | low | info
     rep: int | None = None
+    # An exercise's own cue says how urgent it is (SAFETY .. INFO); else by code.
+    level: int | None = None
 
     @property
     def priority(self) -> int:
-        return PRIORITY.get(self.code, INFO)
+        return self.level if self.level is not None else PRIORITY.get(self.code, INFO)
 
     def to_dict(self) -> dict:
         return {"code": self.code, "text": self.text, "severity": self.severity}

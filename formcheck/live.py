@@ -75,6 +75,7 @@ class LiveFrame:
     phase: str
     cues: list[cue_mod.Cue]
     completed: RepAssessment | None = None
+    hold: dict | None = None  # a hold exercise's state (see `LiveSession._hold_state`)
 
     def to_dict(self) -> dict:
         """The JSON sent to live clients (coordinates normalised to the frame, 0..1)."""
@@ -97,6 +98,7 @@ class LiveFrame:
             "angles": {n: _round(a.value(n)) for n in ANGLE_NAMES},
             "rep": {"count": self.rep_count, "phase": self.phase},
             "cues": [c.to_dict() for c in self.cues],
+            **({"hold": self.hold} if self.hold is not None else {}),
         }
 
 
@@ -114,6 +116,11 @@ class LiveSession:
                 f"live coaching is not available for {self.config.exercise!r}; record the set "
                 "and analyse the video instead"
             )
+        entry = (
+            None if self.config.exercise == exercises.AUTO else exercises.get(self.config.exercise)
+        )
+        # A hold exercise's own tracker replaces the rep stages.
+        self.hold = entry.stream(dict(entry.rules)) if entry and entry.stream else None
         self.estimator = estimator or PoseEstimator(EstimatorConfig(max_side=self.config.max_side))
         self.smoother = PoseSmoother()
         self.view = ViewTracker(facing_window=90, yaw_window=15)
@@ -174,18 +181,40 @@ class LiveSession:
         signal = self.bend.update(raw)
         self._camera_check(t, pose, image, yaw)
         completed = None
-        if self.ready:
+        if self.ready and self.hold is not None:
+            landmarks = pose.landmarks if pose is not None else None
+            for c in self.hold.update(t, landmarks):
+                level = cue_mod.SAFETY if c.urgent else cue_mod.SUMMARY
+                self.policy.offer(cue_mod.Cue(c.code, c.text, c.severity, level=level), t)
+        elif self.ready:
             completed = self._reps(t, angles, signal)
         cue = self.policy.poll(t)
+        phase = self.counter.phase
+        if self.hold is not None:
+            phase = "hold" if self.hold.holding else "setup"
         return LiveFrame(
             t,
             angles,
             (w, h),
             self.counter.count,
-            self.counter.phase,
+            phase,
             [cue] if cue else [],
             completed,
+            self._hold_state(),
         )
+
+    def _hold_state(self) -> dict | None:
+        """A hold exercise's running state for the client: holding, seconds held and in good
+        form, the hip sag now."""
+        if self.hold is None:
+            return None
+        return {
+            "holding": self.hold.holding,
+            "held_s": round(self.hold.held_s, 1),
+            "good_form_s": round(self.hold.good_form_s, 1),
+            "hip_sag_deg": _round(self.hold.sag),
+            "holds": len(self.hold.holds),
+        }
 
     def _camera_check(self, t: float, pose: Pose | None, image: np.ndarray, yaw: float | None):
         problems = cue_mod.camera_problems(pose, cue_mod.brightness(image), yaw)
@@ -289,6 +318,18 @@ class LiveSession:
     # -- end -------------------------------------------------------------------------------
     def finish(self) -> dict:
         """End the session: the set summary cue (if reps are left unsummarised) and every rep."""
+        if self.hold is not None:
+            ends = self.hold.finish()
+            holds = [h.to_dict() for h in self.hold.holds]
+            return {
+                "holds": holds,
+                "reps": [],
+                "held_s": round(sum(h["held_s"] for h in holds), 2),
+                "good_form_s": round(sum(h["good_form_s"] for h in holds), 2),
+                "rep_count": 0,
+                "cues": [{"code": c.code, "text": c.text, "severity": c.severity} for c in ends],
+                "neutral": self.neutral.neutral.to_dict(),
+            }
         cue = self._close_set() if len(self.assessments) > self._set_start else None
         return {
             "reps": [rep_record(a) for a in self.assessments],

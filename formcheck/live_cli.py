@@ -80,6 +80,11 @@ def run_live(args) -> int:
             cv2.destroyAllWindows()
     for cue in summary["cues"]:
         print(f"[{cue['severity']}] {cue['text']}")
+    for hold in summary.get("holds", []):
+        print(
+            f"  hold {hold['index']}: {hold['start_s']:.1f}-{hold['end_s']:.1f} s  held "
+            f"{hold['held_s']:.1f} s, {hold['good_form_s']:.1f} s in good form"
+        )
     for rep in summary["reps"]:
         state = "ROUNDED" if rep["rounding"] else "ok"
         lumbar = rep["max_lumbar_flexion_deg"]

@@ -147,3 +147,51 @@ def test_real_planks_are_held_for_their_length_in_good_form(plank_reports) -> No
         assert s["good_form_s"] == pytest.approx(s["held_s"], abs=0.5)
         assert all(f["hip_sag_deg"] is None or f["hip_sag_deg"] < 10 for f in report["frames"])
         assert report["holds"][0]["findings"] == []
+
+
+# -- live --------------------------------------------------------------------------------------
+def test_live_hold_stream_cues_a_sag_once_says_the_time_and_sums_up() -> None:
+    stream = plank.HoldStream(say_every_s=5.0)
+    frames, times = scripted_hold(lambda t: 0.0 if t < 5.0 else 15.0)
+    said: list[tuple[float, str]] = []
+    for f, t in zip(frames, times, strict=True):
+        said += [(t, c.code) for c in stream.update(float(t), f.landmarks)]
+    said += [(10.0, c.code) for c in stream.finish()]
+    codes = [c for _, c in said]
+    assert codes.count("hip_sag") == 1
+    sag_t = next(t for t, c in said if c == "hip_sag")
+    assert 5.9 <= sag_t <= 6.4  # after the fault has lasted a second (plus the causal median)
+    assert [round(t) for t, c in said if c == "hold_time"] == [6]  # 5 s into the hold
+    assert codes[-1] == "hold_summary"
+    assert len(stream.holds) == 1
+    hold = stream.holds[0]
+    assert hold.start_s == pytest.approx(1.0, abs=0.15) and hold.end_s == pytest.approx(
+        9.0, abs=0.2
+    )
+    assert hold.good_form_s == pytest.approx(4.0, abs=0.3)
+    assert [f.code for f in hold.findings] == ["hip_sag"]
+
+
+@pytest.mark.slow
+def test_live_session_times_a_real_plank() -> None:
+    """The real 6.5 s straight plank replayed frame by frame through a live session (real
+    MediaPipe): a hold is timed, no fault is cued, the summary gives the hold."""
+    from formcheck.live import LiveConfig, LiveSession
+    from formcheck.video import VideoSource
+
+    clip = FOOTAGE / "kaiakol_plank_correct_005.mp4"
+    if not clip.exists():
+        pytest.skip("no plank clip")
+    codes: list[str] = []
+    with LiveSession(LiveConfig(exercise="plank")) as session:
+        for frame in VideoSource(clip, max_side=640):
+            out = session.process(frame.image, frame.t)
+            codes += [c.code for c in out.cues]
+            assert out.to_dict()["hold"]["held_s"] >= 0
+        summary = session.finish()
+    assert "hip_sag" not in codes and "hip_pike" not in codes
+    assert len(summary["holds"]) == 1
+    # The camera check takes its half second first; the rest of the clip is held.
+    assert 4.5 <= summary["held_s"] <= 6.5
+    assert summary["good_form_s"] == pytest.approx(summary["held_s"], abs=0.3)
+    assert summary["cues"][0]["code"] == "hold_summary"

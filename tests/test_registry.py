@@ -43,9 +43,16 @@ def test_an_entry_must_be_consistent() -> None:
 def test_live_sessions_refuse_exercises_they_cannot_coach() -> None:
     from formcheck.live import LiveConfig, LiveSession
 
-    assert "plank" in exercises.choices() and "plank" not in exercises.live_choices()
-    with pytest.raises(InputError, match="not available for 'plank'"):
-        LiveSession(LiveConfig(exercise="plank"), estimator=lambda image: None)
+    exercises.register(
+        exercises.Exercise("video-only", "Video only", "hold", ("side",), "side", "", live=False)
+    )
+    try:
+        assert "video-only" in exercises.choices()
+        assert "video-only" not in exercises.live_choices()
+        with pytest.raises(InputError, match="not available for 'video-only'"):
+            LiveSession(LiveConfig(exercise="video-only"), estimator=lambda image: None)
+    finally:
+        exercises.unregister("video-only")
 
 
 def test_view_refusal_names_the_view_and_how_to_film() -> None:
@@ -121,8 +128,7 @@ def test_an_exercise_defined_in_a_test_file_reaches_both_pages(
                 assert options[0] == ["auto", auto]
                 assert ["wall-sit", "Wall sit (test exercise)"] in options
                 assert ["rdl", "Romanian deadlift"] in options
-                # Plank is analysed from recordings only: not offered for live coaching.
-                assert (["plank", "Plank"] in options) == (path == "/")
+                assert ["plank", "Plank"] in options
         finally:
             browser.close()
     assert json.dumps(exercises.catalogue())  # the catalogue is plain JSON

@@ -246,6 +246,127 @@ def analyse(frames: list, times: np.ndarray, rules: dict | None = None) -> HoldR
     )
 
 
+@dataclass(frozen=True)
+class HoldCue:
+    """What the live tracker wants said: a code, its text, severity and urgency."""
+
+    code: str
+    text: str
+    severity: str
+    urgent: bool = False
+
+
+class HoldStream:
+    """A plank frame by frame (live coaching): the same per-frame measures and rules as
+    `analyse`, a causal median instead of a centred one, and cues as the hold goes: a fault
+    once it has lasted `min_fault_s` (again only after the form came back), the time held every
+    `say_every_s`, and a summary when the hold ends."""
+
+    def __init__(self, rules: dict | None = None, say_every_s: float = 10.0) -> None:
+        self.rules = {**RULES, **(rules or {})}
+        self.say_every_s = say_every_s
+        self._recent: list[tuple[float, float, float]] = []
+        self._since: float | None = None  # in position since
+        self._last_in: float | None = None
+        self._last_t: float | None = None
+        self._fault: tuple[str, float] | None = None
+        self._said_fault = False
+        self._said_s = 0.0
+        self.holds: list[Hold] = []
+        self.good_form_s = 0.0  # of the hold in progress
+        self.findings: list[HoldFinding] = []
+        self.sag: float | None = None
+
+    @property
+    def holding(self) -> bool:
+        return (
+            self._since is not None
+            and self._last_t is not None
+            and (self._last_t - self._since >= self.rules["min_hold_s"])
+        )
+
+    @property
+    def held_s(self) -> float:
+        return self._last_t - self._since if self.holding else 0.0
+
+    def update(self, t: float, landmarks: np.ndarray | None) -> list[HoldCue]:
+        """One frame; the cues it brings."""
+        r = self.rules
+        dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
+        self._recent = [*self._recent[-6:], frame_measures(landmarks)]
+        sag, _head, tilt = (
+            float(np.nanmedian(v)) if np.isfinite(v).any() else np.nan
+            for v in np.array(self._recent).T
+        )
+        self.sag = None if not np.isfinite(sag) else sag
+        cues: list[HoldCue] = []
+        if np.isfinite(tilt) and tilt <= r["max_body_tilt_deg"]:
+            if self._since is None:
+                self._since = t
+            self._last_in = t
+        elif self._last_in is not None and t - self._last_in > r["max_gap_s"]:
+            cues += self._end_hold()
+        self._last_t = t
+        if self._since is None:
+            return cues
+        code = None
+        if np.isfinite(sag) and sag > r["max_sag_deg"]:
+            code = "hip_sag"
+        elif np.isfinite(sag) and sag < -r["max_pike_deg"]:
+            code = "hip_pike"
+        if code is None and t > self._since:
+            self.good_form_s += dt  # counted from the start of the position, as offline
+        if not self.holding:
+            return cues
+        if code is None:
+            self._fault, self._said_fault = None, False
+        elif self._fault is None or self._fault[0] != code:
+            self._fault, self._said_fault = (code, t), False
+        elif not self._said_fault and t - self._fault[1] >= r["min_fault_s"]:
+            self._said_fault = True
+            self.findings.append(
+                HoldFinding(
+                    code,
+                    "medium",
+                    self._fault[1],
+                    t,
+                    abs(sag),
+                    f"Form broke at {self._fault[1] - self._since:.0f} s: {FINDINGS[code]}.",
+                )
+            )
+            cues.append(HoldCue(code, CUES[code], "medium", urgent=True))
+        if self.held_s - self._said_s >= self.say_every_s:
+            self._said_s += self.say_every_s
+            cues.append(HoldCue("hold_time", f"{self._said_s:.0f} seconds", "info"))
+        return cues
+
+    def _end_hold(self) -> list[HoldCue]:
+        cues = []
+        if self.holding:
+            hold = Hold(
+                len(self.holds) + 1,
+                self._since,
+                self._last_in,
+                self.good_form_s,
+                findings=list(self.findings),
+            )
+            self.holds.append(hold)
+            cues.append(
+                HoldCue(
+                    "hold_summary",
+                    f"Held {hold.held_s:.0f} seconds, {hold.good_form_s:.0f} in good form",
+                    "info",
+                )
+            )
+        self._since = self._last_in = self._fault = None
+        self._said_fault, self._said_s, self.good_form_s, self.findings = False, 0.0, 0.0, []
+        return cues
+
+    def finish(self) -> list[HoldCue]:
+        """End of the session: the hold in progress ends now."""
+        return self._end_hold()
+
+
 PLANK = register(
     Exercise(
         name="plank",
@@ -260,6 +381,6 @@ PLANK = register(
         findings=FINDINGS,
         cues=CUES,
         analyse=analyse,
-        live=False,
+        stream=lambda rules: HoldStream(rules),
     )
 )

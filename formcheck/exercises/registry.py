@@ -43,6 +43,9 @@ class Exercise:
     cues: Mapping[str, str] = field(default_factory=dict)
     signal: str | None = None
     analyse: Callable | None = None
+    # Live coaching: a factory of the exercise's frame-by-frame tracker (holds), given `rules`;
+    # rep exercises are coached by the live session's rep stages.
+    stream: Callable | None = None
     # Whether live sessions coach it (else it is analysed from a recording only).
     live: bool = True
 

@@ -214,8 +214,14 @@ function draw(doc) {
   $("ro-hip").textContent = fmtDeg(a.hip_flexion_deg);
   $("ro-lumbar").textContent = fmtDeg(a.lumbar_flexion_deg);
   $("ro-lumbar").style.color = COLORS[lvl];
-  $("rep-chip").textContent = `Rep ${doc.rep.count} · ${doc.rep.phase}`;
-  $("rep-count").textContent = `${doc.rep.count} rep${doc.rep.count === 1 ? "" : "s"}`;
+  if (doc.hold) {
+    // A hold: time held (and in good form) instead of reps.
+    $("rep-chip").textContent = doc.hold.holding ? `Holding · ${doc.hold.held_s.toFixed(0)} s` : "Get into position";
+    $("rep-count").textContent = `${doc.hold.held_s.toFixed(0)} s held · ${doc.hold.good_form_s.toFixed(0)} s good form`;
+  } else {
+    $("rep-chip").textContent = `Rep ${doc.rep.count} · ${doc.rep.phase}`;
+    $("rep-count").textContent = `${doc.rep.count} rep${doc.rep.count === 1 ? "" : "s"}`;
+  }
   const rtt = [...state.rtts].sort((x, y) => x - y)[Math.floor(state.rtts.length / 2)] || 0;
   $("status").textContent = `${state.answers} frames · round trip ${rtt.toFixed(0)} ms`;
 }
@@ -282,6 +288,10 @@ function finishRecording() {
 
 function showSummary(doc) {
   for (const cue of doc.cues) showCue(cue, { t: null, rep: { count: doc.summary.rep_count } });
+  if (doc.summary.holds) {
+    $("rep-count").textContent = `${doc.summary.held_s.toFixed(0)} s held · ${doc.summary.good_form_s.toFixed(0)} s good form`;
+    return;
+  }
   const verdict = repVerdict(doc.summary.rep_count, doc.summary.rounded_reps);
   if (verdict) $("rep-count").textContent = verdict.text;
 }
