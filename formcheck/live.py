@@ -231,7 +231,10 @@ class LiveSession:
                 self._ok_since = t
             elif t - self._ok_since >= self.config.ready_s:
                 self.ready = True
-                self.policy.offer(cue_mod.make_cue("camera_ok"), t)
+                cue = cue_mod.make_cue("camera_ok")
+                if self.hold is not None:  # a hold starts lying down, not standing tall
+                    cue = cue_mod.Cue("camera_ok", "Camera looks good. Get into position", "info")
+                self.policy.offer(cue, t)
             return
         standing = self.counter.phase in ("setup", "lockout")
         for code in problems:

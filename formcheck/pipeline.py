@@ -69,6 +69,8 @@ class Analysis:
     partials: list[RepAssessment] = field(default_factory=list)
     # A hold exercise's result (its module's `analyse`: holds and per-frame measures), else None.
     hold: object | None = None
+    # What the analysis noticed about the clip that the summary should say (e.g. "name it").
+    notes: list[str] = field(default_factory=list)
 
 
 def analyze_observations(
@@ -141,7 +143,24 @@ def analyze_observations(
         height_cm=opts.height_cm,
         pose_frames=sum(1 for o in obs if o.key),
         hold=hold,
+        notes=_exercise_hints(named, reps, frames, times),
     )
+
+
+def _exercise_hints(named, reps: list[Rep], frames: list[FrameAngles], times) -> list[str]:
+    """A clip analysed as a lift (auto) that made no rep but is mostly a hold: say which
+    exercise to name. Holds are not recognised automatically (a plank must be named)."""
+    if named is not None or reps:
+        return []
+    found = exercises.get("plank").analyse(frames, times)
+    held = sum(h.held_s for h in found.holds)
+    duration = float(times[-1] - times[0]) if len(times) > 1 else 0.0
+    if duration > 0 and held >= 0.5 * duration:
+        return [
+            f"The body stays near horizontal for {held:.0f} of {duration:.0f} s: if this is a "
+            "plank, analyse it as one (exercise plank, `--exercise plank`)."
+        ]
+    return []
 
 
 def analyze_video(

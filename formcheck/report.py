@@ -105,6 +105,7 @@ def summary_messages(analysis, overall: Verdict) -> list[str]:
             "No complete rep found (a rep goes from lockout or the floor down and back up)."
         )
     msgs.extend(_partial_messages(analysis.partials))
+    msgs.extend(getattr(analysis, "notes", []))
     if not reps:
         return msgs
     rounded = [a for a in reps if a.rounding is True]

@@ -195,3 +195,14 @@ def test_live_session_times_a_real_plank() -> None:
     assert 4.5 <= summary["held_s"] <= 6.5
     assert summary["good_form_s"] == pytest.approx(summary["held_s"], abs=0.3)
     assert summary["cues"][0]["code"] == "hold_summary"
+
+
+def test_a_plank_analysed_as_a_lift_is_told_to_name_it() -> None:
+    from formcheck.pipeline import _exercise_hints
+
+    frames, times = scripted_hold(lambda t: 0.0)
+    hints = _exercise_hints(None, [], frames, times)
+    assert len(hints) == 1 and "--exercise plank" in hints[0]
+    assert _exercise_hints(exercises.get("plank"), [], frames, times) == []
+    standing = [SimpleNamespace(landmarks=plank_pose(upright=True)) for _ in times]
+    assert _exercise_hints(None, [], standing, times) == []
