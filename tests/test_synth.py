@@ -13,6 +13,7 @@ import pytest
 from formcheck.errors import InputError
 from formcheck.synth import SynthSpec, render_clip, render_frame, render_layers, true_angles
 from formcheck.synth.cli import add_synth_parser
+from formcheck.synth.hold import hold_script
 
 ANGLES = (
     "hip_flexion_deg",
@@ -194,3 +195,223 @@ def test_mediapipe_finds_the_mannequin(pose_model, body: str, yaw: float, facing
         seg = result.segmentation_mask > 0.5
         torso_covered = (seg & layers.torso_mask).sum() / layers.torso_mask.sum()
         assert torso_covered > 0.9, (body, yaw, t, torso_covered)
+
+
+# --- holds: plank and side plank --------------------------------------------------------------
+
+
+def hold_frames(spec: SynthSpec) -> list[dict]:
+    return [true_angles(spec, i / spec.fps) for i in range(spec.frame_count)]
+
+
+def test_plank_is_straight_then_sags_from_the_fault_time() -> None:
+    spec = SynthSpec(kind="plank", sag_deg=15.0, fault_at_s=5.0, hold_seconds=8.0, fps=10)
+    frames = hold_frames(spec)
+    fault_start = spec.hold_start_s + spec.fault_at_s
+    for f in frames:
+        t = f["t"]
+        assert f["holding"] == (spec.hold_start_s - 1e-6 <= t <= spec.hold_end_s + 1e-6), t
+        assert f["hip_sag_deg"] == pytest.approx(180.0 - f["body_line_deg"], abs=1e-3)
+        if f["holding"] and t <= fault_start:
+            assert f["body_line_deg"] == pytest.approx(180.0, abs=0.01), t
+    held = [f for f in frames if f["holding"]]
+    assert held[-1]["body_line_deg"] == pytest.approx(165.0, abs=0.05)
+    assert held[-1]["hip_sag_deg"] == pytest.approx(15.0, abs=0.05)
+    # Sag grows monotonically once the fault starts; "form broke" (sag > 5 deg) within the ramp.
+    sags = [f["hip_sag_deg"] for f in held]
+    assert all(b >= a - 1e-6 for a, b in zip(sags, sags[1:], strict=False))
+    broke = next(f["t"] for f in held if f["hip_sag_deg"] > 5.0)
+    assert fault_start < broke < fault_start + 1.5
+    # Getting in and out is visibly not a hold: knees down, body far from straight.
+    for t in (0.0, spec.duration_s):
+        f = true_angles(spec, t)
+        assert not f["holding"] and f["knee_flexion_deg"] > 60.0 and f["body_line_deg"] < 170.0
+
+
+def test_plank_sag_is_hip_and_lumbar_extension_and_pike_is_the_opposite() -> None:
+    sag = SynthSpec(kind="plank", sag_deg=15.0, fault_at_s=0.0, hold_seconds=3.0)
+    pike = SynthSpec(kind="plank", sag_deg=-15.0, fault_at_s=0.0, hold_seconds=3.0)
+    straight = true_angles(SynthSpec(kind="plank", hold_seconds=3.0), sag.hold_end_s)
+    s, p = true_angles(sag, sag.hold_end_s), true_angles(pike, pike.hold_end_s)
+    assert s["hip_sag_deg"] == pytest.approx(15.0, abs=0.05)
+    assert p["hip_sag_deg"] == pytest.approx(-15.0, abs=0.05)
+    assert p["body_line_deg"] == pytest.approx(165.0, abs=0.05)
+    # Sag: hip and lumbar extension by the same angle (negative flexion); pike: flexion.
+    d_hip = s["hip_flexion_deg"] - straight["hip_flexion_deg"]
+    assert d_hip < -5.0 and s["lumbar_flexion_deg"] == pytest.approx(d_hip, abs=1e-3)
+    assert p["hip_flexion_deg"] > straight["hip_flexion_deg"] + 5.0
+    assert p["lumbar_flexion_deg"] > 5.0
+    # Sign: the hip is below the shoulder-ankle line for sag, above it for a pike.
+    for spec, below in ((sag, True), (pike, False)):
+        j = hold_script(spec).pose(spec.hold_end_s).skeleton.joints
+        sh, hip, an = j["shoulder_mid"], j["hip_mid"], j["ankle_mid"]
+        u = (hip[0] - an[0]) / (sh[0] - an[0])
+        line_y = an[1] + u * (sh[1] - an[1])
+        assert (hip[1] < line_y) == below
+
+
+def test_side_plank_drop_is_in_the_frontal_plane() -> None:
+    spec = SynthSpec(kind="side_plank", drop_deg=12.0, fault_at_s=1.0, hold_seconds=3.0, fps=10)
+    frames = hold_frames(spec)
+    held = [f for f in frames if f["holding"]]
+    assert len(held) == round(spec.hold_seconds * spec.fps) + 1
+    assert held[0]["body_line_deg"] == pytest.approx(180.0, abs=0.01)
+    assert held[-1]["hip_drop_deg"] == pytest.approx(12.0, abs=0.05)
+    assert held[-1]["body_line_deg"] == pytest.approx(168.0, abs=0.05)
+    assert "hip_sag_deg" not in held[0]
+    # The start position has the hips down towards the floor.
+    assert frames[0]["hip_drop_deg"] > 20.0 and not frames[0]["holding"]
+    for side in ("left", "right"):
+        s = SynthSpec(kind="side_plank", side=side, drop_deg=12.0, fault_at_s=0.0, hold_seconds=2)
+        pose = hold_script(s).pose(s.hold_end_s)
+        j = pose.skeleton.joints
+        down = "l" if side == "left" else "r"
+        up = "r" if side == "left" else "l"
+        # The named side is on the floor, the chest faces the camera (+z when facing right).
+        assert j[f"shoulder_{down}"][1] < j[f"shoulder_{up}"][1] - 0.2
+        assert j[f"hip_{down}"][1] < j[f"hip_{up}"][1] - 0.1
+        assert j["head"][2] > j["t1"][2]
+        # Hip drop: the hip centre is below the shoulder-ankle line; the 3D angle agrees with
+        # the frontal-plane one.
+        sh, hip, an = j["shoulder_mid"], j["hip_mid"], j["ankle_mid"]
+        u = (hip[0] - an[0]) / (sh[0] - an[0])
+        assert hip[1] < an[1] + u * (sh[1] - an[1])
+        a, b = sh - hip, an - hip
+        angle_3d = np.degrees(np.arccos(np.dot(a, b) / np.linalg.norm(a) / np.linalg.norm(b)))
+        assert angle_3d == pytest.approx(168.0, abs=0.5)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        SynthSpec(kind="plank", sag_deg=20.0, hold_seconds=2.0, fault_at_s=0.0),
+        SynthSpec(kind="plank", sag_deg=-25.0, hold_seconds=2.0, fault_at_s=0.0, body="heavy"),
+        SynthSpec(kind="side_plank", drop_deg=25.0, hold_seconds=2.0, fault_at_s=0.0),
+        SynthSpec(
+            kind="side_plank", drop_deg=-15.0, hold_seconds=2.0, fault_at_s=0.5, side="right"
+        ),
+    ],
+    ids=["plank-sag", "plank-pike", "side-drop", "side-high"],
+)
+def test_hold_rests_on_the_floor(spec: SynthSpec) -> None:
+    """Toes (or knees) and forearms touch y = 0; nothing floats or sinks far into the floor;
+    the supporting upper arm is vertical and keeps its length."""
+    script = hold_script(spec)
+    k = spec.shape.height_m / 1.75
+    arms = ("l", "r") if spec.kind == "plank" else (spec.side[0],)
+    for t in np.linspace(0.0, spec.duration_s, 9):
+        pose = script.pose(float(t))
+        gap = pose.floor_gap_m
+        assert abs(gap["feet"]) < 0.003, (t, gap)
+        assert abs(gap["arms"]) < 0.003, (t, gap)
+        assert gap["lowest"] > -0.003, (t, gap)
+        assert gap["trunk"] > -0.002, (t, gap)
+        j = pose.skeleton.joints
+        for s in arms:
+            upper = j[f"shoulder_{s}"] - j[f"elbow_{s}"]
+            assert np.linalg.norm(upper) == pytest.approx(0.30 * k, abs=1e-6)
+            assert np.hypot(upper[0], upper[2]) < 1e-6
+            fore = j[f"wrist_{s}"] - j[f"elbow_{s}"]
+            assert abs(fore[1]) < 0.02 and np.linalg.norm(fore) == pytest.approx(0.26 * k, abs=1e-6)
+
+
+def test_a_fault_the_floor_stops_is_reported_as_reached() -> None:
+    spec = SynthSpec(kind="side_plank", drop_deg=30.0, body="heavy", fault_at_s=0.0)
+    script = hold_script(spec)
+    assert script.fault_reached_deg < 30.0
+    end = script.pose(spec.hold_end_s)
+    assert end.record["hip_drop_deg"] == pytest.approx(script.fault_reached_deg, abs=0.01)
+    gap = end.floor_gap_m
+    assert min(gap["trunk"], gap["feet"]) == pytest.approx(0.0, abs=0.002)
+
+
+def test_hold_clip_writes_truth(tmp_path: Path) -> None:
+    common = {"width": 160, "height": 90, "fps": 5, "hold_seconds": 2.0, "fault_at_s": 1.0}
+    for kind, fault in (("plank", {"sag_deg": 10.0}), ("side-plank", {"drop_deg": 10.0})):
+        spec = SynthSpec(kind=kind, **common, **fault)
+        result = render_clip(spec, tmp_path / "h.mp4", tmp_path / "h.json")
+        doc = json.loads((tmp_path / "h.json").read_text())
+        assert result.frame_count == len(doc["frames"]) == round(spec.duration_s * 5) == 24
+        assert SynthSpec.from_dict(doc["spec"]) == spec
+        assert doc["spec"]["kind"] == kind.replace("-", "_")
+        assert doc["hold_start_s"] == pytest.approx(spec.pad_seconds + 1.0)
+        assert doc["hold_end_s"] == pytest.approx(doc["hold_start_s"] + 2.0)
+        assert doc["fault_start_s"] == pytest.approx(doc["hold_start_s"] + 1.0)
+        assert doc["fault_reached_deg"] == 10.0
+        assert ("side" in doc) == (spec.kind == "side_plank")
+        key = "hip_sag_deg" if spec.kind == "plank" else "hip_drop_deg"
+        for f in doc["frames"]:
+            assert {"t", "body_line_deg", key, "holding", "hip_flexion_deg"} <= set(f)
+            inside = doc["hold_start_s"] - 1e-6 <= f["t"] <= doc["hold_end_s"] + 1e-6
+            assert f["holding"] == inside
+        assert doc["frames"][10] == true_angles(spec, doc["frames"][10]["t"])
+        layers = render_layers(spec, spec.hold_start_s + 0.5)
+        assert layers.person_mask.sum() > 200
+        for name in ("shoulder_mid", "hip_mid", "ankle_mid"):
+            x, y = layers.joints_px[name]
+            assert 0 <= x < 160 and 0 <= y < 90 and layers.person_mask[int(y), int(x)], name
+
+
+def test_rep_kinds_keep_their_spec_json() -> None:
+    data = SynthSpec(kind="hinge_round").to_dict()
+    assert not {"hold_seconds", "sag_deg", "drop_deg", "fault_at_s", "side"} & set(data)
+    assert SynthSpec.from_dict(data) == SynthSpec(kind="hinge_round")
+
+
+def test_bad_hold_spec_is_a_clear_error() -> None:
+    for kwargs, word in (
+        ({"sag_deg": 31.0}, "sag_deg"),
+        ({"sag_deg": -30.5}, "sag_deg"),
+        ({"drop_deg": -21.0}, "drop_deg"),
+        ({"drop_deg": 30.5}, "drop_deg"),
+        ({"hold_seconds": 0.5}, "hold_seconds"),
+        ({"hold_seconds": 121.0}, "hold_seconds"),
+        ({"side": "up"}, "side"),
+        ({"fault_at_s": -1.0}, "fault_at_s"),
+        ({"sag_deg": 10.0, "hold_seconds": 3.0, "fault_at_s": 5.0}, "within the hold"),
+    ):
+        with pytest.raises(InputError, match=word):
+            SynthSpec(kind="plank", **kwargs)
+    # Without a fault the fault time does not matter.
+    SynthSpec(kind="plank", hold_seconds=3.0, fault_at_s=5.0)
+
+
+def test_cli_renders_a_side_plank(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "s.mp4"
+    small = ["--width", "160", "--height", "90", "--fps", "4", "--hold-seconds", "2"]
+    argv = [str(out), "--json", str(tmp_path / "s.json"), "--kind", "side-plank", "--drop", "8"]
+    assert run_cli(argv + small + ["--fault-at", "0.5", "--side", "right"]) == 0
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert (doc["spec"]["kind"], doc["side"], doc["spec"]["drop_deg"]) == ("side_plank", "right", 8)
+    assert "hip_drop" in capsys.readouterr().out
+    assert run_cli([str(out), "--kind", "plank", "--sag", "40"]) == 2
+    assert "sag_deg must be between -30.0 and 30.0" in capsys.readouterr().err
+    assert run_cli([str(out), "--kind", "plank", "--hold-seconds", "200"]) == 2
+    assert "hold_seconds" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["plank", "side_plank"])
+def test_mediapipe_follows_the_hold(pose_model, kind: str) -> None:
+    """The pose model finds the mannequin on the floor, and the shoulder-hip-ankle angle from
+    its landmarks moves with the scripted sag / drop. Measured (formcheck.synth.holdcheck,
+    average body, 640x360): the plank reads ~5 deg towards a pike throughout (0.3 deg MAE
+    after that offset), the side plank within ~1.5 deg."""
+    from formcheck.synth.holdcheck import signed_deviation
+
+    fault = {"sag_deg": 15.0} if kind == "plank" else {"drop_deg": 15.0}
+    spec = SynthSpec(kind=kind, hold_seconds=4.0, fault_at_s=1.0, **fault)
+    key = "hip_sag_deg" if kind == "plank" else "hip_drop_deg"
+    seen = {}
+    for t in (spec.hold_start_s + 0.5, spec.hold_end_s):
+        layers = render_layers(spec, t)
+        result = pose_model.process(layers.rgb)
+        assert result.pose_landmarks is not None, (kind, t)
+        lm = result.pose_landmarks.landmark
+        px = np.array([[p.x * spec.width, p.y * spec.height] for p in lm])
+        dev = signed_deviation(px[[11, 12]].mean(0), px[[23, 24]].mean(0), px[[27, 28]].mean(0))
+        seen[t] = (dev, layers.angles[key])
+    (straight, true0), (faulted, true1) = seen.values()
+    assert (true0, true1) == (0.0, 15.0)
+    assert 11.0 < faulted - straight < 19.0, seen
+    offset = 8.0 if kind == "plank" else 4.0
+    assert abs(straight) < offset and abs(faulted - 15.0) < offset, seen

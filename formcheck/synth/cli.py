@@ -1,4 +1,4 @@
-"""`formcheck synth`: render a synthetic lifter clip with its true angles.
+"""`formcheck synth`: render a synthetic lifter clip (reps or a plank hold) with its true angles.
 
 In:  command-line arguments (added to the main parser by `add_synth_parser`).
 Out: an MP4 and optionally a JSON of per-frame true angles; exit code 0, or 2 on bad input.
@@ -20,8 +20,14 @@ from formcheck.synth.spec import (
     FACINGS,
     KINDS,
     LOADS,
+    SIDES,
     SynthSpec,
 )
+
+
+def _kind(value: str) -> str:
+    """Kinds are spelt with underscores; hyphens are accepted too (side-plank)."""
+    return value.replace("-", "_")
 
 
 def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -31,11 +37,15 @@ def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         "synth",
         help="render a synthetic lifter clip with known angles",
         description="Render a mannequin lifting, seen from the side, as an H.264 MP4, "
-        "with the true hip, lumbar, thoracic and knee flexion of every frame as JSON.",
+        "with the true hip, lumbar, thoracic and knee flexion of every frame as JSON. "
+        "Holds: --kind plank (seen from the side) or side-plank (seen from the front): get in, "
+        "hold, get out, with a scripted hip sag / drop and its true body line per frame.",
     )
     p.add_argument("out", type=Path, help="output video (.mp4)")
     p.add_argument("--json", type=Path, default=None, help="write per-frame true angles here")
-    p.add_argument("--kind", choices=KINDS, default=d.kind, help="movement (default %(default)s)")
+    p.add_argument(
+        "--kind", type=_kind, choices=KINDS, default=d.kind, help="movement (default %(default)s)"
+    )
     p.add_argument("--reps", type=int, default=d.reps, help="number of reps (default %(default)s)")
     p.add_argument("--rep-seconds", type=float, default=d.rep_seconds, help="seconds per rep")
     p.add_argument("--pad-seconds", type=float, default=d.pad_seconds, help="standing before/after")
@@ -52,6 +62,31 @@ def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     p.add_argument("--fps", type=float, default=d.fps)
     p.add_argument("--seed", type=int, default=d.seed, help="seed for per-rep variation")
     p.add_argument("--no-vary", action="store_true", help="identical reps, exact peak angles")
+    hold = p.add_argument_group("holds (plank, side-plank)")
+    hold.add_argument(
+        "--hold-seconds", type=float, default=d.hold_seconds, help="seconds of hold (1-120)"
+    )
+    hold.add_argument(
+        "--sag",
+        type=float,
+        default=d.sag_deg,
+        help="plank: hips this far below the shoulder-ankle line (deg, -30..30; - = pike)",
+    )
+    hold.add_argument(
+        "--drop",
+        type=float,
+        default=d.drop_deg,
+        help="side plank: hips this far towards the floor (deg, -20..30)",
+    )
+    hold.add_argument(
+        "--fault-at",
+        type=float,
+        default=d.fault_at_s,
+        help="seconds into the hold the sag/drop starts ramping in (default %(default)s)",
+    )
+    hold.add_argument(
+        "--side", choices=SIDES, default=d.side, help="side plank: the side on the floor"
+    )
     p.set_defaults(func=run_synth)
     return p
 
@@ -76,6 +111,11 @@ def spec_from_args(args: argparse.Namespace) -> SynthSpec:
         fps=args.fps,
         seed=args.seed,
         vary=not args.no_vary,
+        hold_seconds=args.hold_seconds,
+        sag_deg=args.sag,
+        drop_deg=args.drop,
+        fault_at_s=args.fault_at,
+        side=args.side,
     )
 
 
@@ -92,6 +132,16 @@ def run_synth(args: argparse.Namespace) -> int:
         print(f"formcheck synth: cannot write output: {exc}", file=sys.stderr)
         return 2
     took = time.perf_counter() - start
+    if spec.is_hold:
+        key = "hip_drop_deg" if spec.kind == "side_plank" else "hip_sag_deg"
+        held = [f for f in result.frames if f["holding"]]
+        worst = max(held, key=lambda f: abs(f[key])) if held else result.frames[0]
+        print(
+            f"{result.mp4}: {result.frame_count} frames, {spec.kind}, hold "
+            f"{spec.hold_start_s:.1f}-{spec.hold_end_s:.1f} s, largest {key[:-4]} "
+            f"{worst[key]:.1f} deg (body line {worst['body_line_deg']:.1f} deg) ({took:.1f} s)"
+        )
+        return 0
     print(
         f"{result.mp4}: {result.frame_count} frames, {spec.kind}, peak hip flexion "
         f"{result.peak('hip_flexion_deg'):.1f} deg, peak lumbar flexion "

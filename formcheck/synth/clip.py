@@ -4,6 +4,9 @@ In:  a `SynthSpec`.
 Out: `render_frame` -> RGB array; `render_layers` -> RGB, person and torso masks, joint pixels;
      `true_angles` -> dict of true angles at a time; `render_clip` -> H.264 MP4 (yuv420p)
      plus a JSON of per-frame true angles (schema "formcheck.synth/1") and a `SynthResult`.
+     Holds (plank, side plank, see `formcheck.synth.hold`) add per frame `body_line_deg`,
+     `hip_sag_deg` (plank) or `hip_drop_deg` (side plank) and `holding`, and at the top
+     `hold_start_s`, `hold_end_s`, `fault_start_s`, `fault_reached_deg` and (side plank) `side`.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ import numpy as np
 
 from formcheck.errors import InputError
 from formcheck.synth.body import TORSO, build_body
+from formcheck.synth.hold import CAMERA_TARGET_M, SHADOW, hold_script
 from formcheck.synth.motion import JointAngles, joint_angles, rep_variation
-from formcheck.synth.raster import Camera, background, rasterise
+from formcheck.synth.raster import TARGET_HEIGHT_M, Camera, background, rasterise
 from formcheck.synth.skeleton import SHOULDER_HALF_WIDTH, Skeleton, build_skeleton
 from formcheck.synth.spec import CLOTHING_COLOURS, SynthResult, SynthSpec
 
@@ -52,8 +56,16 @@ class _Renderer:
     def __init__(self, spec: SynthSpec, supersample: int = SUPERSAMPLE) -> None:
         self.spec = spec
         self.ss = supersample
+        self.hold = hold_script(spec) if spec.is_hold else None
+        target = CAMERA_TARGET_M[spec.kind] if spec.is_hold else TARGET_HEIGHT_M
         self.camera = Camera.looking_at_lifter(
-            spec.yaw_deg, spec.pitch_deg, spec.distance_m, spec.facing, spec.width, spec.height
+            spec.yaw_deg,
+            spec.pitch_deg,
+            spec.distance_m,
+            spec.facing,
+            spec.width,
+            spec.height,
+            target_height_m=target,
         )
         self.big_camera = Camera.looking_at_lifter(
             spec.yaw_deg,
@@ -62,15 +74,24 @@ class _Renderer:
             spec.facing,
             spec.width * supersample,
             spec.height * supersample,
+            target_height_m=target,
         )
-        self.bg = background(self.big_camera, spec.background, spec.seed)
+        if spec.is_hold:
+            self.bg = background(self.big_camera, spec.background, spec.seed, SHADOW[spec.kind])
+        else:
+            self.bg = background(self.big_camera, spec.background, spec.seed)
         self.variation = rep_variation(spec)
 
     def layers(self, t: float) -> FrameLayers:
-        sk, angles = _pose(self.spec, t, self.variation)
-        spheres = build_body(
-            sk, self.spec.shape, CLOTHING_COLOURS[self.spec.clothing], self.spec.load
-        )
+        if self.hold is not None:
+            pose = self.hold.pose(t)
+            sk, spheres, record = pose.skeleton, pose.spheres, pose.record
+        else:
+            sk, angles = _pose(self.spec, t, self.variation)
+            spheres = build_body(
+                sk, self.spec.shape, CLOTHING_COLOURS[self.spec.clothing], self.spec.load
+            )
+            record = _angle_record(t, sk, angles)
         rgb, mask, part = rasterise(spheres, self.big_camera, self.bg)
         w, h = self.spec.width, self.spec.height
         if self.ss > 1:
@@ -83,7 +104,7 @@ class _Renderer:
         names = list(sk.joints)
         px = self.camera.project(np.array([sk.joints[n] for n in names]))
         joints_px = {n: (float(x), float(y)) for n, (x, y) in zip(names, px, strict=True)}
-        return FrameLayers(rgb, mask, torso, joints_px, _angle_record(t, sk, angles))
+        return FrameLayers(rgb, mask, torso, joints_px, record)
 
 
 def _angle_record(t: float, sk: Skeleton, a: JointAngles) -> dict[str, float]:
@@ -101,7 +122,10 @@ def _angle_record(t: float, sk: Skeleton, a: JointAngles) -> dict[str, float]:
 
 def true_angles(spec: SynthSpec, t: float) -> dict[str, float]:
     """True angles (degrees) at time t: flexions relative to standing neutral, trunk
-    inclination as the hip->shoulder line's angle from vertical."""
+    inclination as the hip->shoulder line's angle from vertical (holds: see
+    `formcheck.synth.hold`)."""
+    if spec.is_hold:
+        return hold_script(spec).pose(t).record
     sk, angles = _pose(spec, t, rep_variation(spec))
     return _angle_record(t, sk, angles)
 
@@ -168,6 +192,14 @@ def write_truth(result: SynthResult, path: Path) -> None:
         "height": spec.height,
         "frame_count": len(result.frames),
         "trunk_inclination_neutral_deg": neutral,
-        "frames": result.frames,
     }
+    if spec.is_hold:
+        script = hold_script(spec)
+        doc["hold_start_s"] = round(spec.hold_start_s, 6)
+        doc["hold_end_s"] = round(spec.hold_end_s, 6)
+        doc["fault_start_s"] = round(script.fault_start_s, 6)
+        doc["fault_reached_deg"] = round(script.fault_reached_deg, 4)
+        if spec.kind == "side_plank":
+            doc["side"] = spec.side
+    doc["frames"] = result.frames
     path.write_text(json.dumps(doc, indent=1))

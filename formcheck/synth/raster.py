@@ -37,12 +37,14 @@ class Camera:
         facing: str,
         width: int,
         height: int,
+        target_height_m: float = TARGET_HEIGHT_M,
     ) -> Camera:
-        """Camera on the lifter's side (facing right: on the lifter's right), turned by yaw
-        towards the lifter's front, raised by pitch, aimed at hip height above the ankles."""
+        """Camera on the lifter's side (facing right: on the lifter's right, world +z), turned by
+        yaw towards the lifter's front (+x), raised by pitch, aimed at hip height above the
+        ankles (or `target_height_m` above the world origin)."""
         side = 1.0 if facing == "right" else -1.0
         yaw, pitch = np.radians(yaw_deg), np.radians(pitch_deg)
-        target = np.array([0.0, TARGET_HEIGHT_M, 0.0])
+        target = np.array([0.0, target_height_m, 0.0])
         out = np.array(
             [np.cos(pitch) * np.sin(yaw), np.sin(pitch), side * np.cos(pitch) * np.cos(yaw)]
         )
@@ -83,7 +85,16 @@ def light_direction(camera: Camera) -> np.ndarray:
     return camera.rotation @ world
 
 
-def background(camera: Camera, style: str, seed: int) -> np.ndarray:
+# Soft contact shadow on the floor: centre x, centre z, half-length along x and along z (metres).
+FEET_SHADOW = (0.05, 0.0, 0.28, 0.3)
+
+
+def background(
+    camera: Camera,
+    style: str,
+    seed: int,
+    shadow: tuple[float, float, float, float] = FEET_SHADOW,
+) -> np.ndarray:
     """Floor and back wall as seen by the camera, float RGB (H, W, 3) in 0..1."""
     rays = camera.rays()
     h, w = camera.height, camera.width
@@ -106,9 +117,10 @@ def background(camera: Camera, style: str, seed: int) -> np.ndarray:
     fz = c[2] + t_floor * rays[..., 2]
     dist = np.hypot(fx, fz)
     floor_col = np.array([0.55, 0.47, 0.38]) * np.clip(0.95 - 0.05 * dist, 0.7, 0.95)[..., None]
-    # Soft contact shadow under the feet.
-    shadow = 1.0 - 0.35 * np.exp(-(((fx - 0.05) / 0.28) ** 2 + (fz / 0.3) ** 2))
-    img = np.where(floor[..., None], floor_col * shadow[..., None], img)
+    # Soft contact shadow under the feet (or under a body lying on the floor).
+    sx, sz, lx, lz = shadow
+    shade = 1.0 - 0.35 * np.exp(-(((fx - sx) / lx) ** 2 + ((fz - sz) / lz) ** 2))
+    img = np.where(floor[..., None], floor_col * shade[..., None], img)
     if style == "noise":
         rng = np.random.default_rng(seed + 7919)
         img = img * (1.0 + rng.normal(0.0, 0.04, (h, w, 1)))

@@ -1,6 +1,6 @@
 """What a synthetic clip is made of: the clip spec, body shapes and the render result.
 
-In:  user choices (trajectory kind, reps, body shape, camera, output size, seed).
+In:  user choices (trajectory kind, reps or hold, body shape, camera, output size, seed).
 Out: `SynthSpec` (validated, JSON-serialisable), `BodyShape` presets and `SynthResult`.
 """
 
@@ -11,10 +11,18 @@ from pathlib import Path
 
 from formcheck.errors import InputError
 
-KINDS: tuple[str, ...] = ("hinge_flat", "hinge_round", "squat")
+REP_KINDS: tuple[str, ...] = ("hinge_flat", "hinge_round", "squat")
+HOLD_KINDS: tuple[str, ...] = ("plank", "side_plank")
+KINDS: tuple[str, ...] = REP_KINDS + HOLD_KINDS
 LOADS: tuple[str, ...] = ("bar", "kettlebell", "none")
 BACKGROUNDS: tuple[str, ...] = ("studio", "plain", "noise")
 FACINGS: tuple[str, ...] = ("left", "right")
+SIDES: tuple[str, ...] = ("left", "right")
+# Spec fields that only hold kinds use; left out of a rep kind's `to_dict`, so the truth JSON of
+# hinges and squats stays as it was before holds existed.
+HOLD_FIELDS: tuple[str, ...] = ("hold_seconds", "sag_deg", "drop_deg", "fault_at_s", "side")
+# Seconds of each hold's getting-in and getting-out movement.
+HOLD_TRANSITION_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,14 @@ class SynthSpec:
     front. Pitch > 0 looks down from above hip height. `facing` is the image direction the
     lifter faces. `vary` scales each rep's depth and lumbar flexion a little, from the seed.
     Squats are bodyweight with arms held forward; `load` applies to hinges.
+
+    Holds (`plank`, `side_plank`; "side-plank" is accepted too): `pad_seconds` in the start
+    position (kneeling on the forearms / hips on the floor), a 1 s get-in, `hold_seconds` of hold,
+    a 1 s get-out, `pad_seconds` in the start position again; reps, rep_seconds and load are
+    unused. The fault (`sag_deg` for the plank: hips below the shoulder-ankle line, negative =
+    pike; `drop_deg` for the side plank: hips towards the floor) ramps in from `fault_at_s`
+    seconds into the hold. `side` is the side plank's side on the floor. The plank is filmed
+    from the side as the hinges are; the side plank's chest faces the camera.
     """
 
     kind: str = "hinge_flat"
@@ -71,8 +87,15 @@ class SynthSpec:
     fps: float = 30.0
     seed: int = 0
     vary: bool = True
+    hold_seconds: float = 8.0
+    sag_deg: float = 0.0
+    drop_deg: float = 0.0
+    fault_at_s: float = 5.0
+    side: str = "left"
 
     def __post_init__(self) -> None:
+        if isinstance(self.kind, str):
+            self.kind = self.kind.replace("-", "_")
         self.validate()
 
     def validate(self) -> None:
@@ -84,6 +107,7 @@ class SynthSpec:
             "load": (self.load, LOADS),
             "background": (self.background, BACKGROUNDS),
             "facing": (self.facing, FACINGS),
+            "side": (self.side, SIDES),
         }
         for name, (value, allowed) in choices.items():
             if value not in allowed:
@@ -98,18 +122,45 @@ class SynthSpec:
             "width": (self.width, 64, 3840),
             "height": (self.height, 64, 2160),
             "fps": (self.fps, 1.0, 240.0),
+            "hold_seconds": (self.hold_seconds, 1.0, 120.0),
+            "sag_deg": (self.sag_deg, -30.0, 30.0),
+            "drop_deg": (self.drop_deg, -20.0, 30.0),
+            "fault_at_s": (self.fault_at_s, 0.0, 120.0),
         }
         for name, (value, lo, hi) in ranges.items():
             if not lo <= value <= hi:
                 raise InputError(f"{name} must be between {lo} and {hi}; got {value}")
+        fault = {"plank": self.sag_deg, "side_plank": self.drop_deg}.get(self.kind, 0.0)
+        if fault and self.fault_at_s > self.hold_seconds:
+            raise InputError(
+                f"fault_at_s must be within the hold (0 to hold_seconds = {self.hold_seconds} s); "
+                f"got {self.fault_at_s}"
+            )
         if self.width % 2 or self.height % 2:
             raise InputError(
                 f"width and height must be even for H.264; got {self.width}x{self.height}"
             )
 
     @property
+    def is_hold(self) -> bool:
+        return self.kind in HOLD_KINDS
+
+    @property
+    def hold_start_s(self) -> float:
+        """Clip time the hold begins (the get-in ends); holds only."""
+        return self.pad_seconds + HOLD_TRANSITION_S
+
+    @property
+    def hold_end_s(self) -> float:
+        """Clip time the hold ends (the get-out begins); holds only."""
+        return self.hold_start_s + self.hold_seconds
+
+    @property
     def duration_s(self) -> float:
-        """Clip length: standing pad, the reps, standing pad."""
+        """Clip length: standing pad, the reps, standing pad (holds: pad, get-in, hold, get-out,
+        pad)."""
+        if self.is_hold:
+            return 2 * self.pad_seconds + 2 * HOLD_TRANSITION_S + self.hold_seconds
         return 2 * self.pad_seconds + self.reps * self.rep_seconds
 
     @property
@@ -121,7 +172,11 @@ class SynthSpec:
         return BODY_SHAPES[self.body]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if not self.is_hold:
+            for name in HOLD_FIELDS:
+                data.pop(name)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> SynthSpec:
