@@ -114,7 +114,10 @@ def analyze_observations(
     depth = clip_bend_signal(raws, named.signal if named and named.signal else bend_mode(leans))
     stature = stature_px(raws)
     times = np.array([f.t for f in frames])
-    hold = named.analyse(frames, times, dict(named.rules)) if named and named.analyse else None
+    # A hold reads the poses themselves: the lift's glitch filter (shoulders below the hips)
+    # would drop a plank whose hips are high.
+    poses = [o.pose for o in obs]
+    hold = named.analyse(poses, times, dict(named.rules)) if named and named.analyse else None
     # A hold has no reps: its own module measures it.
     reps: list[Rep] = [] if hold is not None else segment_reps(times, depth, opts.reps)
     partials = [] if hold is not None else partial_bends(times, depth, reps, opts.reps)
@@ -143,11 +146,11 @@ def analyze_observations(
         height_cm=opts.height_cm,
         pose_frames=sum(1 for o in obs if o.key),
         hold=hold,
-        notes=_exercise_hints(named, reps, frames, times),
+        notes=_exercise_hints(named, reps, poses, times),
     )
 
 
-def _exercise_hints(named, reps: list[Rep], frames: list[FrameAngles], times) -> list[str]:
+def _exercise_hints(named, reps: list[Rep], frames: list, times) -> list[str]:
     """A clip analysed as a lift (auto) that made no rep but is mostly a hold: say which
     exercise to name. Holds are not recognised automatically (a plank must be named)."""
     if named is not None or reps:

@@ -10,8 +10,8 @@ shoulder-ankle line (toward the floor: the lower back over-extends), negative wh
 (pike). Simple checkers accept a shoulder-hip-ankle angle of about 160-190 deg; here a sag up to
 `max_sag_deg` and a pike up to `max_pike_deg` are good form (a pike is the safer fault). The
 head line is the same angle at the shoulder between ear and hip: `head_drop_deg` > 0 is the
-head hanging below the line. A hold is a run of frames in the plank position (trunk and legs
-near horizontal, the body still) lasting at least `min_hold_s`; getting into and out of it is
+head hanging below the line. A hold is a run of frames in the plank position (shoulders to
+ankles near horizontal, knees straight, not kneeling) lasting at least `min_hold_s`; getting into and out of it is
 not holding.
 """
 
@@ -29,6 +29,7 @@ RULES = {
     "max_pike_deg": 20.0,
     "max_head_drop_deg": 25.0,
     "max_body_tilt_deg": 35.0,  # shoulder-ankle line from horizontal, to count as in position
+    "max_knee_bend_deg": 40.0,  # knees this bent (kneeling) is not the plank position
     "min_hold_s": 1.0,
     "max_gap_s": 0.5,  # frames out of position bridged inside a hold
     "min_fault_s": 1.0,  # a fault must last this long to break form
@@ -149,6 +150,14 @@ def frame_measures(landmarks: np.ndarray | None) -> tuple[float, float, float]:
     return sag, head, tilt
 
 
+def knee_bend(landmarks: np.ndarray | None) -> float:
+    """How far the knees bend from straight (degrees, 0 = straight); NaN without pose."""
+    if landmarks is None:
+        return float("nan")
+    lm = landmarks
+    return abs(_signed_bend(_mid(lm, 23, 24), _mid(lm, 25, 26), _mid(lm, 27, 28)))
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) index runs where mask is True."""
     out, start = [], None
@@ -208,8 +217,10 @@ def analyse(frames: list, times: np.ndarray, rules: dict | None = None) -> HoldR
     if len(measured) == 0:
         measured = np.zeros((0, 3))
     sag, head, tilt = (median_filter(measured[:, k], 7) for k in range(3))
+    knees = median_filter(np.array([knee_bend(getattr(f, "landmarks", None)) for f in frames]), 7)
     ok = np.isfinite(sag) & np.isfinite(tilt)
-    in_position = ok & (tilt <= rules["max_body_tilt_deg"])
+    straight = ~(np.isfinite(knees) & (knees > rules["max_knee_bend_deg"]))
+    in_position = ok & (tilt <= rules["max_body_tilt_deg"]) & straight
     in_position = _bridge(in_position, times, rules["max_gap_s"])
     dt = _dt(times)
     holds: list[Hold] = []
@@ -293,14 +304,15 @@ class HoldStream:
         """One frame; the cues it brings."""
         r = self.rules
         dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
-        self._recent = [*self._recent[-6:], frame_measures(landmarks)]
-        sag, _head, tilt = (
+        self._recent = [*self._recent[-6:], (*frame_measures(landmarks), knee_bend(landmarks))]
+        sag, _head, tilt, knees = (
             float(np.nanmedian(v)) if np.isfinite(v).any() else np.nan
             for v in np.array(self._recent).T
         )
         self.sag = None if not np.isfinite(sag) else sag
         cues: list[HoldCue] = []
-        if np.isfinite(tilt) and tilt <= r["max_body_tilt_deg"]:
+        kneeling = np.isfinite(knees) and knees > r["max_knee_bend_deg"]
+        if np.isfinite(tilt) and tilt <= r["max_body_tilt_deg"] and not kneeling:
             if self._since is None:
                 self._since = t
             self._last_in = t
