@@ -42,6 +42,8 @@ def plank_pose(sag_deg: float = 0.0, upright: bool = False) -> np.ndarray:
         lm[i, :2] = hip
     for i in (27, 28):
         lm[i, :2] = ankle
+    for i in (25, 26):
+        lm[i, :2] = 0.5 * (hip + ankle)  # straight legs
     along = (shoulder - hip) / np.linalg.norm(shoulder - hip)
     for i in (7, 8):
         lm[i, :2] = shoulder + 60.0 * along  # head in line with the trunk
@@ -206,3 +208,13 @@ def test_a_plank_analysed_as_a_lift_is_told_to_name_it() -> None:
     assert _exercise_hints(exercises.get("plank"), [], frames, times) == []
     standing = [SimpleNamespace(landmarks=plank_pose(upright=True)) for _ in times]
     assert _exercise_hints(None, [], standing, times) == []
+
+
+def test_kneeling_on_the_forearms_is_not_holding() -> None:
+    times = np.arange(0, 4.0, 1 / FPS)
+    kneel = plank_pose()
+    kneel[[25, 26], :2] = kneel[[27, 28], :2] + np.array([60.0, 0.0])  # knees down, shins up
+    kneel[[27, 28], 1] -= 120.0
+    kneel[[27, 28], 0] = kneel[[25, 26], 0]
+    assert plank.knee_bend(kneel) > 60
+    assert plank.analyse([SimpleNamespace(landmarks=kneel) for _ in times], times).holds == []
