@@ -6,8 +6,9 @@ Out: at most one `Cue` to deliver now (code, text, severity), chosen by `CuePoli
      one cue at a time, a gap after each cue, safety first, and no nagging: a fault is said at
      most once per rep, so it comes back only if it persists into the next rep; camera problems
      are repeated only after a long pause.
-The camera check (`camera_problems`) tells the lifter to turn side-on, step back into view or
-add light before reps are counted.
+The camera check (`camera_problems`) tells the lifter to turn side-on (or to face the camera,
+for an exercise judged from the front), step back into view or add light before reps are
+counted.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from .assess import Finding, RepAssessment
 from .pose import Pose
+from .view import classify
 
 # Priorities: lower goes first.
 SAFETY, CAMERA, SUMMARY, INFO = 0, 1, 2, 3
@@ -29,6 +31,7 @@ TEXTS: dict[str, str] = {
     "camera_no_person": "I can't see you — step into the picture",
     "camera_step_back": "Step back so your whole body is in view",
     "camera_side_on": "Turn side-on to the camera",
+    "camera_face": "Face the camera for this exercise",
     "camera_ok": "Camera looks good. Stand tall for a moment",
     "neutral_set": "Got your neutral. Start when ready",
 }
@@ -38,13 +41,20 @@ PRIORITY: dict[str, int] = {
     "camera_no_person": CAMERA,
     "camera_step_back": CAMERA,
     "camera_side_on": CAMERA,
+    "camera_face": CAMERA,
     "rep_summary": SUMMARY,
     "set_summary": SUMMARY,
     "camera_ok": INFO,
     "neutral_set": INFO,
 }
 FAULTS = frozenset({"rounding"})
-CAMERA_CODES = ("camera_light", "camera_no_person", "camera_step_back", "camera_side_on")
+CAMERA_CODES = (
+    "camera_light",
+    "camera_no_person",
+    "camera_step_back",
+    "camera_side_on",
+    "camera_face",
+)
 
 
 @dataclass(frozen=True)
@@ -232,8 +242,11 @@ def camera_problems(
     grey_level: float,
     yaw_deg: float | None,
     rules: CameraRules | None = None,
+    views: tuple[str, ...] | None = None,
 ) -> list[str]:
-    """Camera-check cue codes for one frame, most basic first (light, person, framing, angle)."""
+    """Camera-check cue codes for one frame, most basic first (light, person, framing, angle).
+    `views`: the views the exercise is judged from (None: a lift, filmed side-on); an exercise
+    judged from the front only asks the person to face the camera."""
     rules = rules or CameraRules()
     out: list[str] = []
     in_view = pose is not None and whole_body_in_view(pose, rules)
@@ -244,6 +257,11 @@ def camera_problems(
         return out
     if not in_view:
         out.append("camera_step_back")
-    if yaw_deg is not None and np.isfinite(yaw_deg) and yaw_deg > rules.max_side_yaw_deg:
+    if yaw_deg is None or not np.isfinite(yaw_deg):
+        return out
+    if views is not None and "side" not in views:
+        if classify(yaw_deg) not in views:
+            out.append("camera_face")
+    elif yaw_deg > rules.max_side_yaw_deg:
         out.append("camera_side_on")
     return out

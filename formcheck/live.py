@@ -121,6 +121,7 @@ class LiveSession:
         )
         # A hold exercise's own tracker replaces the rep stages.
         self.hold = entry.stream(dict(entry.rules)) if entry and entry.stream else None
+        self.views = entry.views if entry else None
         self.estimator = estimator or PoseEstimator(EstimatorConfig(max_side=self.config.max_side))
         self.smoother = PoseSmoother()
         self.view = ViewTracker(facing_window=90, yaw_window=15)
@@ -205,19 +206,19 @@ class LiveSession:
 
     def _hold_state(self) -> dict | None:
         """A hold exercise's running state for the client: holding, seconds held and in good
-        form, the hip sag now."""
+        form, its main measure now (named for what it is, e.g. `hip_sag_deg`)."""
         if self.hold is None:
             return None
         return {
             "holding": self.hold.holding,
             "held_s": round(self.hold.held_s, 1),
             "good_form_s": round(self.hold.good_form_s, 1),
-            "hip_sag_deg": _round(self.hold.sag),
+            self.hold.spec.live_measure: _round(self.hold.value),
             "holds": len(self.hold.holds),
         }
 
     def _camera_check(self, t: float, pose: Pose | None, image: np.ndarray, yaw: float | None):
-        problems = cue_mod.camera_problems(pose, cue_mod.brightness(image), yaw)
+        problems = cue_mod.camera_problems(pose, cue_mod.brightness(image), yaw, views=self.views)
         for code in list(self._problem_since):
             if code not in problems:
                 del self._problem_since[code]

@@ -82,7 +82,8 @@ def run_live(args) -> int:
         print(f"[{cue['severity']}] {cue['text']}")
     for hold in summary.get("holds", []):
         print(
-            f"  hold {hold['index']}: {hold['start_s']:.1f}-{hold['end_s']:.1f} s  held "
+            f"  hold {hold['index']}{' (' + hold['side'] + ' side)' if hold['side'] else ''}: "
+            f"{hold['start_s']:.1f}-{hold['end_s']:.1f} s  held "
             f"{hold['held_s']:.1f} s, {hold['good_form_s']:.1f} s in good form"
         )
     for rep in summary["reps"]:

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from . import exercises
 from .angles import ANGLE_NAMES, FrameAngles
 from .verdict import Verdict, Viewing, not_judged, set_verdict
 
@@ -227,29 +228,41 @@ def build_report(analysis) -> dict:
 
 
 def add_holds(report: dict, analysis, hold) -> None:
-    """A hold exercise's keys: `holds`, `summary.held_s`, `summary.good_form_s`, the hold's
-    worst measures, and the summary's sentences about the holds (the back-rounding verdict is
-    for reps: not judged here)."""
+    """A hold exercise's keys: `holds`, `summary.held_s`, `summary.good_form_s`, the holds'
+    worst measures (the peaks the exercise names), time per side and the left/right ratio for
+    a hold done on each side, and the summary's sentences about the holds (the back-rounding
+    verdict is for reps: not judged here)."""
     s = report["summary"]
     report["holds"] = [h.to_dict() for h in hold.holds]
     s["hold_count"] = len(hold.holds)
     s["held_s"] = round(hold.held_s, 2)
     s["good_form_s"] = round(hold.good_form_s, 2)
-    sags = [h.max_hip_sag_deg for h in hold.holds if h.max_hip_sag_deg is not None]
-    pikes = [h.max_hip_pike_deg for h in hold.holds if h.max_hip_pike_deg is not None]
-    s["max_hip_sag_deg"] = _r(max(sags)) if sags else None
-    s["max_hip_pike_deg"] = _r(max(pikes)) if pikes else None
+    for key in dict.fromkeys(k for h in hold.holds for k in h.peaks):
+        values = [h.peaks[key] for h in hold.holds if h.peaks.get(key) is not None]
+        s[key] = _r(max(values)) if values else None
+    by_side = hold.held_by_side()
+    if by_side is not None:
+        s["held_s_by_side"] = {k: round(v, 2) for k, v in by_side.items()}
+        s["left_right_ratio"] = (
+            round(by_side["left"] / by_side["right"], 2) if all(by_side.values()) else None
+        )
     findings = [f for h in hold.holds for f in h.findings]
     s["form"] = "not_judged" if not hold.holds else ("broke" if findings else "good")
     msgs = [m for m in s["messages"] if m.startswith("Camera view looks")]
     if not hold.holds:
         msgs.append(
-            "No hold found: the body was never in position (shoulders to ankles near "
-            "horizontal) for a second or more. Film from the side with the whole body in view."
+            f"No hold found: the body was never in position ({hold.position_words}) for a "
+            f"second or more. {exercises.get(analysis.exercise).film_hint}"
         )
     for h in hold.holds:
-        text = f"Hold {h.index}: {h.held_s:.1f} s, {h.good_form_s:.1f} s of it in good form"
+        side = f" ({h.side} side down)" if h.side else ""
+        text = f"Hold {h.index}{side}: {h.held_s:.1f} s, {h.good_form_s:.1f} s of it in good form"
         msgs.append(text + ("." if not h.findings else ": " + h.findings[0].message))
+    if by_side is not None and s["left_right_ratio"] is not None:
+        msgs.append(
+            f"Left side {by_side['left']:.1f} s, right side {by_side['right']:.1f} s "
+            f"(ratio {s['left_right_ratio']:.2f}; the two sides are usually about equal)."
+        )
     s["verdict_message"] = msgs[-1] if msgs else None
     s["messages"] = msgs
 

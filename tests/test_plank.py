@@ -88,7 +88,7 @@ def test_sagging_hips_break_form_at_the_right_time() -> None:
     assert finding.peak_deg == pytest.approx(15.0, abs=0.5)
     assert "Form broke at 5 s: hips sagging" in finding.message
     assert hold.good_form_s == pytest.approx(4.0, abs=0.25)
-    assert hold.max_hip_sag_deg == pytest.approx(15.0, abs=0.5)
+    assert hold.peaks["max_hip_sag_deg"] == pytest.approx(15.0, abs=0.5)
 
 
 def test_pike_within_tolerance_is_good_form_and_beyond_it_is_a_finding() -> None:
@@ -97,7 +97,7 @@ def test_pike_within_tolerance_is_good_form_and_beyond_it_is_a_finding() -> None
     frames, times = scripted_hold(lambda t: -12.0 if t < 6.0 else -30.0)
     hold = plank.analyse(frames, times).holds[0]
     assert [f.code for f in hold.findings] == ["hip_pike"]
-    assert hold.max_hip_pike_deg == pytest.approx(30.0, abs=0.5)
+    assert hold.peaks["max_hip_pike_deg"] == pytest.approx(30.0, abs=0.5)
 
 
 def test_a_short_fault_does_not_break_form() -> None:
@@ -153,7 +153,7 @@ def test_real_planks_are_held_for_their_length_in_good_form(plank_reports) -> No
 
 # -- live --------------------------------------------------------------------------------------
 def test_live_hold_stream_cues_a_sag_once_says_the_time_and_sums_up() -> None:
-    stream = plank.HoldStream(say_every_s=5.0)
+    stream = plank.stream(say_every_s=5.0)
     frames, times = scripted_hold(lambda t: 0.0 if t < 5.0 else 15.0)
     said: list[tuple[float, str]] = []
     for f, t in zip(frames, times, strict=True):

@@ -3,7 +3,7 @@ entries. Adding an exercise = one `register(Exercise(...))` entry and a small mo
 measures and rules.
 
 Lifts (`lifts`): deadlift, Romanian deadlift, good morning, pick-up, squat.
-Holds: plank (`plank`).
+Holds: plank (`plank`), side plank (`side_plank`), on the shared hold machinery (`holds`).
 
 Exercises from elsewhere: modules named in the environment variable FORMCHECK_EXERCISES
 (comma-separated, importable) and entry points of the group "formcheck.exercises" are imported
@@ -17,7 +17,7 @@ import logging
 import os
 from importlib.metadata import entry_points
 
-from . import lifts, plank
+from . import lifts, plank, side_plank
 from .registry import (
     AUTO,
     Exercise,
@@ -41,6 +41,7 @@ __all__ = [
     "lifts",
     "names",
     "plank",
+    "side_plank",
     "register",
     "unregister",
     "view_refusal",

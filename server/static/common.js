@@ -55,6 +55,8 @@ export function fmtDate(iso) {
 export const EXERCISE_NAMES = { auto: "Exercise detected automatically" };
 /** Exercise kinds by name ("reps", "hold", "sided reps"), filled with EXERCISE_NAMES. */
 export const EXERCISE_KINDS = { auto: "reps" };
+/** Per-frame measures of each exercise (the report's frame keys), filled with EXERCISE_NAMES. */
+export const EXERCISE_MEASURES = { auto: [] };
 let exercisesPromise = null;
 
 /** The server's exercise catalogue (`/api/config`), fetched once per page; fills EXERCISE_NAMES. */
@@ -64,11 +66,18 @@ export function loadExercises() {
       for (const ex of config.exercises) {
         if (ex.name !== "auto") EXERCISE_NAMES[ex.name] = ex.label;
         EXERCISE_KINDS[ex.name] = ex.kind;
+        EXERCISE_MEASURES[ex.name] = ex.measures || [];
       }
       return config.exercises;
     });
   }
   return exercisesPromise;
+}
+
+/** "hip_drop_deg" -> "Hip drop": a measure's key as a label. */
+export function measureLabel(key) {
+  const words = key.replace(/_deg$|_s$/, "").replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** Fill a <select> with the registry's exercises (`liveOnly`: those coached live);

@@ -1,6 +1,6 @@
 // Viewer page: video + overlay in sync with the report, controls, timeline, charts, rep table.
 import {
-  el, EXERCISE_NAMES, fmtDeg, loadExercises, fmtSeconds, followAnalysis, getJSON, lumbarColor, lumbarLevel, repVerdict,
+  el, EXERCISE_MEASURES, EXERCISE_NAMES, fmtDeg, measureLabel, loadExercises, fmtSeconds, followAnalysis, getJSON, lumbarColor, lumbarLevel, repVerdict,
 } from "/static/common.js";
 import { Overlay } from "/static/overlay.js";
 import { buildRhythmChart, buildTimeChart, buildTimeline, repColor, severityClass } from "/static/charts.js";
@@ -114,7 +114,8 @@ function render(analysis) {
   fillFindings(groups, report.set_findings || [], seek);
   fillMessages(summary.messages || []);
   const rows = fillRepTable(reps, seek);
-  if (report.holds) showHoldLayout();
+  const holdMeasures = holdReadouts(summary.exercise);
+  if (report.holds) showHoldLayout(holdMeasures);
   fillDownloads();
 
   let source = "live";
@@ -129,8 +130,8 @@ function render(analysis) {
     if (index === lastIndex) return;
     lastIndex = index;
     if (report.holds) {
-      $("ro-hip").textContent = fmtDeg(frame?.body_line_deg);
-      $("ro-lumbar").textContent = fmtDeg(frame?.hip_sag_deg);
+      $("ro-hip").textContent = fmtDeg(frame?.[holdMeasures[0]]);
+      $("ro-lumbar").textContent = fmtDeg(frame?.[holdMeasures[1]]);
     } else {
       $("ro-hip").textContent = fmtDeg(frame?.hip_flexion_deg);
       const lumbar = $("ro-lumbar");
@@ -275,12 +276,19 @@ const REASON_TEXT = {
   ambiguous: "Too close to the line between flat and rounded to call.",
 };
 
-/** A hold: the read-outs give the body line and the hip sag (+ below the line, - piked); the
- * rep table and the flexion charts (relative to standing) do not apply. */
-function showHoldLayout() {
+/** The two measures a hold's read-outs show: the exercise's first two (body line and its
+ * fault, e.g. hip sag or hip drop). */
+function holdReadouts(exercise) {
+  const measures = EXERCISE_MEASURES[exercise] || [];
+  return measures.length >= 2 ? measures.slice(0, 2) : ["body_line_deg", "hip_sag_deg"];
+}
+
+/** A hold: the read-outs give the exercise's measures (body line and hip sag or drop); the rep
+ * table and the flexion charts (relative to standing) do not apply. */
+function showHoldLayout(measures) {
   const labels = document.querySelectorAll(".readout .label");
-  labels[0].textContent = "Body line";
-  labels[1].textContent = "Hip sag";
+  labels[0].textContent = measureLabel(measures[0]);
+  labels[1].textContent = measureLabel(measures[1]);
   $("reps-card").hidden = true;
   $("charts").hidden = true;
   $("no-findings").textContent = "Nothing to flag: the body stayed in a straight line.";
