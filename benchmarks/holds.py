@@ -44,7 +44,7 @@ def make_holds(quick: bool, fps: float) -> list[GridClip]:
     """Plank sag/pike and side-plank drop/hike over bodies and sides (quick: fewer)."""
     bodies = ("slim", "heavy") if quick else ("slim", "average", "heavy")
     plank = (0.0, 15.0) if quick else (0.0, 15.0, -25.0)
-    side = (0.0, 15.0) if quick else (0.0, 15.0, -25.0)
+    side = (0.0, 15.0) if quick else (0.0, 15.0, -15.0)
     clips = []
     for bi, body in enumerate(bodies):
         for sag in plank:

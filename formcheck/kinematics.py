@@ -82,16 +82,20 @@ def joint_angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
     return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
 
 
-def measure_frame(t: float, pose: Pose | None, back: BackShape | None, facing: int) -> RawFrame:
+def measure_frame(
+    t: float, pose: Pose | None, back: BackShape | None, facing: int, upright: bool = True
+) -> RawFrame:
     """Raw angles of one frame. Left and right landmarks are averaged (weighted by visibility),
-    which in a side view resists left/right swaps and occluded far-side limbs."""
+    which in a side view resists left/right swaps and occluded far-side limbs. `upright`: the
+    exercise keeps the shoulders above the hips (lifts), so a frame where they are not is a
+    landmark glitch and dropped; holds on the floor pass False."""
     if pose is None:
         return RawFrame(t=t, pose=None)
     hip, shoulder = trunk_axis(pose)
     knee = _mid(pose, LM.LEFT_KNEE, LM.RIGHT_KNEE)
     ankle = _mid(pose, LM.LEFT_ANKLE, LM.RIGHT_ANKLE)
     trunk = inclination(shoulder - hip, facing)
-    if not -60.0 <= trunk <= 120.0:
+    if upright and not -60.0 <= trunk <= 120.0:
         return RawFrame(t=t, pose=None)  # shoulders below the hips: a landmark glitch
     frame = RawFrame(
         t=t,

@@ -29,6 +29,7 @@ from .angles import ANGLE_NAMES, FrameAngles
 from .assess import RepAssessment, RoundingRule, assess_rep, assess_set
 from .errors import InputError
 from .estimator import EstimatorConfig, PoseEstimator
+from .exercises.registry import ExerciseFrame
 from .frame_header import check_frame
 from .kinematics import SMOOTHED_FIELDS, measure_frame, to_frame_angles
 from .neutral import NeutralTracker
@@ -75,7 +76,8 @@ class LiveFrame:
     phase: str
     cues: list[cue_mod.Cue]
     completed: RepAssessment | None = None
-    hold: dict | None = None  # a hold exercise's state (see `LiveSession._hold_state`)
+    # An exercise coach's state, under its key ("hold" for holds, "sided" for sided reps).
+    coach: tuple[str, dict] | None = None
 
     def to_dict(self) -> dict:
         """The JSON sent to live clients (coordinates normalised to the frame, 0..1)."""
@@ -98,7 +100,7 @@ class LiveFrame:
             "angles": {n: _round(a.value(n)) for n in ANGLE_NAMES},
             "rep": {"count": self.rep_count, "phase": self.phase},
             "cues": [c.to_dict() for c in self.cues],
-            **({"hold": self.hold} if self.hold is not None else {}),
+            **(dict([self.coach]) if self.coach is not None else {}),
         }
 
 
@@ -119,8 +121,8 @@ class LiveSession:
         entry = (
             None if self.config.exercise == exercises.AUTO else exercises.get(self.config.exercise)
         )
-        # A hold exercise's own tracker replaces the rep stages.
-        self.hold = entry.stream(dict(entry.rules)) if entry and entry.stream else None
+        # An exercise's own coach (a hold timer, a sided-rep counter) replaces the rep stages.
+        self.coach = entry.stream(dict(entry.rules)) if entry and entry.stream else None
         self.views = entry.views if entry else None
         self.estimator = estimator or PoseEstimator(EstimatorConfig(max_side=self.config.max_side))
         self.smoother = PoseSmoother()
@@ -164,7 +166,8 @@ class LiveSession:
             self.view.update(frame_view(pose))
         facing = self.view.sign
         back = measure_back(pose, facing, cfg.spine) if pose is not None else None
-        raw = self.outline(measure_frame(t, pose, back, facing))
+        upright = self.coach is None  # exercises on the floor keep shoulders below the hips
+        raw = self.outline(measure_frame(t, pose, back, facing, upright=upright))
         raw.bridged = bridged
         yaw = self.view.yaw
         spine_ok = yaw is not None and classify(yaw) == "side"
@@ -182,40 +185,34 @@ class LiveSession:
         signal = self.bend.update(raw)
         self._camera_check(t, pose, image, yaw)
         completed = None
-        if self.ready and self.hold is not None:
-            landmarks = pose.landmarks if pose is not None else None
-            for c in self.hold.update(t, landmarks):
+        if self.ready and self.coach is not None:
+            for c in self.coach.update(t, self._coach_frame(t, pose)):
                 level = cue_mod.SAFETY if c.urgent else cue_mod.SUMMARY
                 self.policy.offer(cue_mod.Cue(c.code, c.text, c.severity, level=level), t)
         elif self.ready:
             completed = self._reps(t, angles, signal)
         cue = self.policy.poll(t)
-        phase = self.counter.phase
-        if self.hold is not None:
-            phase = "hold" if self.hold.holding else "setup"
+        phase = self.counter.phase if self.coach is None else self.coach.phase
         return LiveFrame(
             t,
             angles,
             (w, h),
-            self.counter.count,
+            self.counter.count if self.coach is None else self.coach.count,
             phase,
             [cue] if cue else [],
             completed,
-            self._hold_state(),
+            (self.coach.state_key, self.coach.state()) if self.coach is not None else None,
         )
 
-    def _hold_state(self) -> dict | None:
-        """A hold exercise's running state for the client: holding, seconds held and in good
-        form, its main measure now (named for what it is, e.g. `hip_sag_deg`)."""
-        if self.hold is None:
-            return None
-        return {
-            "holding": self.hold.holding,
-            "held_s": round(self.hold.held_s, 1),
-            "good_form_s": round(self.hold.good_form_s, 1),
-            self.hold.spec.live_measure: _round(self.hold.value),
-            "holds": len(self.hold.holds),
-        }
+    def _coach_frame(self, t: float, pose: Pose | None) -> ExerciseFrame:
+        """The frame as an exercise coach reads it: landmarks, and the back outline for both
+        facings when the coach reads the back."""
+        if pose is None:
+            return ExerciseFrame(t)
+        backs = None
+        if getattr(self.coach, "reads_back", False):
+            backs = {f: measure_back(pose, f, self.config.spine) for f in (1, -1)}
+        return ExerciseFrame(t, pose.landmarks, backs)
 
     def _camera_check(self, t: float, pose: Pose | None, image: np.ndarray, yaw: float | None):
         problems = cue_mod.camera_problems(pose, cue_mod.brightness(image), yaw, views=self.views)
@@ -233,7 +230,7 @@ class LiveSession:
             elif t - self._ok_since >= self.config.ready_s:
                 self.ready = True
                 cue = cue_mod.make_cue("camera_ok")
-                if self.hold is not None:  # a hold starts lying down, not standing tall
+                if self.coach is not None:  # on the floor, not standing tall
                     cue = cue_mod.Cue("camera_ok", "Camera looks good. Get into position", "info")
                 self.policy.offer(cue, t)
             return
@@ -322,15 +319,10 @@ class LiveSession:
     # -- end -------------------------------------------------------------------------------
     def finish(self) -> dict:
         """End the session: the set summary cue (if reps are left unsummarised) and every rep."""
-        if self.hold is not None:
-            ends = self.hold.finish()
-            holds = [h.to_dict() for h in self.hold.holds]
+        if self.coach is not None:
+            ends = self.coach.finish()
             return {
-                "holds": holds,
-                "reps": [],
-                "held_s": round(sum(h["held_s"] for h in holds), 2),
-                "good_form_s": round(sum(h["good_form_s"] for h in holds), 2),
-                "rep_count": 0,
+                **self.coach.summary(),
                 "cues": [{"code": c.code, "text": c.text, "severity": c.severity} for c in ends],
                 "neutral": self.neutral.neutral.to_dict(),
             }

@@ -22,6 +22,7 @@ from .angles import FrameAngles
 from .assess import RepAssessment, assess_rep, assess_set
 from .errors import CrowdError, NoPersonError, ViewError
 from .exercises.lifts import detect_exercise
+from .exercises.registry import ExerciseFrame
 from .kinematics import SMOOTHED_FIELDS, measure_frame, moment_arm, to_frame_angles
 from .neutral import Neutral, estimate_neutral, stature_px
 from .options import AnalysisOptions
@@ -67,8 +68,9 @@ class Analysis:
     pose_frames: int | None = None
     # Bends as deep as a rep that made no rep (lowering only, a clip cut mid-rep): judged too.
     partials: list[RepAssessment] = field(default_factory=list)
-    # A hold exercise's result (its module's `analyse`: holds and per-frame measures), else None.
-    hold: object | None = None
+    # An exercise module's own result (its `analyse`: per-frame `measures` and `holds` for a
+    # hold, or `reps` for sided reps), else None (lifts).
+    own: object | None = None
     # What the analysis noticed about the clip that the summary should say (e.g. "name it").
     notes: list[str] = field(default_factory=list)
 
@@ -97,7 +99,8 @@ def analyze_observations(
     if refusal:
         raise ViewError(f"{Path(info.path).name}: {refusal}")
     facing = view.facing_sign
-    raws = [measure_frame(o.t, o.pose, o.backs.get(facing), facing) for o in obs]
+    upright = not (named and named.analyse)  # exercises on the floor: shoulders below hips
+    raws = [measure_frame(o.t, o.pose, o.backs.get(facing), facing, upright) for o in obs]
     OutlineSmoother(SMOOTHED_FIELDS).smooth_clip(raws)
     neutral = estimate_neutral(raws)
     spine_ok = view.kind == "side"
@@ -114,13 +117,17 @@ def analyze_observations(
     depth = clip_bend_signal(raws, named.signal if named and named.signal else bend_mode(leans))
     stature = stature_px(raws)
     times = np.array([f.t for f in frames])
-    # A hold reads the poses themselves: the lift's glitch filter (shoulders below the hips)
-    # would drop a plank whose hips are high.
+    # An exercise module of its own reads the poses and outlines itself.
     poses = [o.pose for o in obs]
-    hold = named.analyse(poses, times, dict(named.rules)) if named and named.analyse else None
-    # A hold has no reps: its own module measures it.
-    reps: list[Rep] = [] if hold is not None else segment_reps(times, depth, opts.reps)
-    partials = [] if hold is not None else partial_bends(times, depth, reps, opts.reps)
+    own = None
+    if named and named.analyse:
+        inputs = [
+            ExerciseFrame(o.t, None if o.pose is None else o.pose.landmarks, o.backs) for o in obs
+        ]
+        own = named.analyse(inputs, times, dict(named.rules))
+    # The lifts' reps come from the bend signal; an exercise with its own analysis has its own.
+    reps: list[Rep] = [] if own is not None else segment_reps(times, depth, opts.reps)
+    partials = [] if own is not None else partial_bends(times, depth, reps, opts.reps)
     viewing = Viewing(view.kind, view.yaw_deg, neutral.back_bend)
     assessed = [assess_rep(r, frames, depth, opts.rounding, viewing) for r in reps]
     bends = [assess_rep(r, frames, depth, opts.rounding, viewing) for r in partials]
@@ -145,7 +152,7 @@ def analyze_observations(
         body_height_px=stature,
         height_cm=opts.height_cm,
         pose_frames=sum(1 for o in obs if o.key),
-        hold=hold,
+        own=own,
         notes=_exercise_hints(named, reps, poses, times),
     )
 

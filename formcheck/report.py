@@ -169,9 +169,9 @@ def build_report(analysis) -> dict:
         frame_dict(f, size, ph, float(d))
         for f, ph, d in zip(analysis.frames, analysis.phases, analysis.depth, strict=True)
     ]
-    hold = getattr(analysis, "hold", None)
-    if hold is not None:
-        for name, values in hold.measures.items():
+    own = getattr(analysis, "own", None)
+    if own is not None:
+        for name, values in own.measures.items():
             for d, v in zip(frames, values, strict=True):
                 d[name] = _r(v)
     duration = analysis.frames[-1].t if analysis.frames else info.duration_s
@@ -222,8 +222,10 @@ def build_report(analysis) -> dict:
             "messages": summary_messages(analysis, overall),
         },
     }
-    if hold is not None:
-        add_holds(report, analysis, hold)
+    if own is not None and hasattr(own, "holds"):
+        add_holds(report, analysis, own)
+    elif own is not None:
+        add_sided_reps(report, own)
     return report
 
 
@@ -248,7 +250,7 @@ def add_holds(report: dict, analysis, hold) -> None:
         )
     findings = [f for h in hold.holds for f in h.findings]
     s["form"] = "not_judged" if not hold.holds else ("broke" if findings else "good")
-    msgs = [m for m in s["messages"] if m.startswith("Camera view looks")]
+    msgs: list[str] = []  # the lifts' camera-view sentences do not apply: the view was accepted
     if not hold.holds:
         msgs.append(
             f"No hold found: the body was never in position ({hold.position_words}) for a "
@@ -267,12 +269,39 @@ def add_holds(report: dict, analysis, hold) -> None:
     s["messages"] = msgs
 
 
+def add_sided_reps(report: dict, result) -> None:
+    """A sided-reps exercise's keys: `reps` are its own (with `side` and its measures),
+    `summary.rep_count` and `reps_by_side`, its findings' sentences (the back-rounding verdict
+    is for lifts: not judged here)."""
+    s = report["summary"]
+    report["reps"] = [r.to_dict() for r in result.reps]
+    s["rep_count"] = len(result.reps)
+    s["reps_by_side"] = result.reps_by_side()
+    findings = [f for r in result.reps for f in r.findings]
+    s["form"] = "not_judged" if not result.reps else ("broke" if findings else "good")
+    by_side = s["reps_by_side"]
+    msgs = [f"{len(result.reps)} rep(s): {by_side['left']} left, {by_side['right']} right."]
+    if not result.reps:
+        msgs = ["No rep found: reach one arm and the opposite leg out level and come back."]
+    msgs += [f.message for f in findings]
+    s["verdict_message"] = msgs[-1]
+    s["messages"] = msgs
+
+
 def human_summary(name: str, report: dict) -> str:
     s = report["summary"]
     verdict = {"rounded": "back rounded", "flat": "back flat"}.get(
         s.get("verdict"), "back not judged"
     )
     view = f"view {report['view']['kind']} facing {report['view']['facing']}"
+    if s.get("reps_by_side") is not None:
+        form = {"good": "form good", "broke": "form broke"}.get(s["form"], "form not judged")
+        by = s["reps_by_side"]
+        lines = [
+            f"{name}: {s['exercise']}, {s['rep_count']} rep(s) ({by['left']} left, "
+            f"{by['right']} right), {view}, {form}"
+        ]
+        return "\n".join([*lines, *(f"  {m}" for m in s["messages"])])
     if "holds" in report:
         form = {"good": "form good", "broke": "form broke"}.get(s["form"], "form not judged")
         lines = [

@@ -101,9 +101,9 @@ CSV_COLUMNS = ("t", "pose", *ANGLE_NAMES, "trunk_thigh_deg", "spine_confidence",
 
 
 def write_csv(analysis, path: str | Path) -> None:
-    """CSV_COLUMNS for every frame, then a hold exercise's own measures (`analysis.hold`)."""
-    hold = getattr(analysis, "hold", None)
-    extra = dict(hold.measures) if hold is not None else {}
+    """CSV_COLUMNS for every frame, then an exercise module's own measures (`analysis.own`)."""
+    own = getattr(analysis, "own", None)
+    extra = dict(own.measures) if own is not None else {}
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow([*CSV_COLUMNS, *extra])

@@ -16,6 +16,7 @@ from conftest import FOOTAGE, read_labels, run_cli
 
 from formcheck import exercises
 from formcheck.exercises import plank
+from formcheck.exercises.registry import ExerciseFrame
 
 FPS = 30.0
 
@@ -157,7 +158,7 @@ def test_live_hold_stream_cues_a_sag_once_says_the_time_and_sums_up() -> None:
     frames, times = scripted_hold(lambda t: 0.0 if t < 5.0 else 15.0)
     said: list[tuple[float, str]] = []
     for f, t in zip(frames, times, strict=True):
-        said += [(t, c.code) for c in stream.update(float(t), f.landmarks)]
+        said += [(t, c.code) for c in stream.update(float(t), ExerciseFrame(t, f.landmarks))]
     said += [(10.0, c.code) for c in stream.finish()]
     codes = [c for _, c in said]
     assert codes.count("hip_sag") == 1

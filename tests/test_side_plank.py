@@ -19,6 +19,7 @@ from conftest import run_cli, stderr_lines
 
 from formcheck import cues, exercises, report
 from formcheck.exercises import side_plank
+from formcheck.exercises.registry import ExerciseFrame
 
 FPS = 30.0
 
@@ -126,7 +127,9 @@ def test_live_stream_cues_a_drop_once_and_names_the_side() -> None:
     frames, times = scripted(lambda t: 0.0 if t < 5.0 else 16.0, side="right")
     said: list[tuple[float, str, str]] = []
     for f, t in zip(frames, times, strict=True):
-        said += [(t, c.code, c.text) for c in stream.update(float(t), f.landmarks)]
+        said += [
+            (t, c.code, c.text) for c in stream.update(float(t), ExerciseFrame(t, f.landmarks))
+        ]
     said += [(10.0, c.code, c.text) for c in stream.finish()]
     codes = [c for _, c, _ in said]
     assert codes.count("hip_drop") == 1

@@ -244,3 +244,38 @@ def test_a_plank_is_shown_as_a_hold(browser, server: ServerProcess) -> None:
     page.screenshot(path=str(ARTIFACTS / "viewer-plank.png"), full_page=True)
     page.close()
     assert not errors and not view_errors, errors + view_errors
+
+
+def test_a_side_plank_is_shown_with_its_own_measures(
+    browser, server: ServerProcess, tmp_path: Path
+) -> None:
+    """A rendered side plank uploaded as one: the viewer's read-outs are the side plank's own
+    measures (body line, hip drop), read from the exercise registry, and the hold is shown."""
+    from formcheck.synth.clip import render_clip
+    from formcheck.synth.spec import SynthSpec
+
+    clip = tmp_path / "side-plank.mp4"
+    render_clip(SynthSpec(kind="side_plank", side="right", hold_seconds=4.0, fps=15.0), clip)
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url + "/")
+    page.wait_for_function("document.querySelector('#exercise option[value=side-plank]') !== null")
+    page.select_option("#exercise", "side-plank")
+    page.set_input_files("#file-input", str(clip))
+    link = page.locator(".upload-item:has-text('side-plank.mp4') .open-result")
+    link.wait_for(timeout=180_000)
+    href = link.get_attribute("href")
+    page.close()
+    page, view_errors = _open_viewer(browser, server.url + href)
+    badge = page.locator("#verdict")
+    badge.wait_for()
+    assert badge.inner_text().startswith("Held 4.") and "good" in badge.get_attribute("class")
+    assert "Side plank" in page.inner_text("#subtitle")
+    assert page.inner_text(".readout.hip .label").lower() == "body line"
+    assert page.inner_text(".readout.lumbar .label").lower() == "hip drop"
+    page.evaluate("document.getElementById('video').currentTime = 3.0")
+    page.wait_for_function("document.getElementById('ro-lumbar').textContent.endsWith('°')")
+    page.screenshot(path=str(ARTIFACTS / "viewer-side-plank.png"), full_page=True)
+    page.close()
+    assert not errors and not view_errors, errors + view_errors

@@ -4,6 +4,7 @@ measures and rules.
 
 Lifts (`lifts`): deadlift, Romanian deadlift, good morning, pick-up, squat.
 Holds: plank (`plank`), side plank (`side_plank`), on the shared hold machinery (`holds`).
+Sided reps: bird dog (`bird_dog`).
 
 Exercises from elsewhere: modules named in the environment variable FORMCHECK_EXERCISES
 (comma-separated, importable) and entry points of the group "formcheck.exercises" are imported
@@ -17,7 +18,14 @@ import logging
 import os
 from importlib.metadata import entry_points
 
-from . import lifts, plank, side_plank
+# Registration order is the menus' order: lifts, holds, sided reps.
+from . import lifts
+
+# isort: split
+from . import plank, side_plank
+
+# isort: split
+from . import bird_dog
 from .registry import (
     AUTO,
     Exercise,
@@ -32,6 +40,7 @@ from .registry import (
 )
 
 __all__ = [
+    "bird_dog",
     "AUTO",
     "Exercise",
     "catalogue",

@@ -431,8 +431,41 @@ class HoldStream:
         """Whether the position has been held long enough by `t` to count as a hold."""
         return self._since is not None and t - self._since >= self.rules["min_hold_s"]
 
-    def update(self, t: float, landmarks: np.ndarray | None) -> list[HoldCue]:
-        """One frame; the cues it brings."""
+    state_key = "hold"  # where a live frame carries `state()`
+
+    @property
+    def phase(self) -> str:
+        return "hold" if self.holding else "setup"
+
+    @property
+    def count(self) -> int:
+        return 0
+
+    def state(self) -> dict:
+        """The running state for a live client: holding, seconds held and in good form, the
+        main measure now (named for what it is, e.g. `hip_sag_deg`)."""
+        return {
+            "holding": self.holding,
+            "held_s": round(self.held_s, 1),
+            "good_form_s": round(self.good_form_s, 1),
+            self.spec.live_measure: _r(self.value),
+            "holds": len(self.holds),
+        }
+
+    def summary(self) -> dict:
+        """The session's holds, for the end-of-session record (call after `finish`)."""
+        holds = [h.to_dict() for h in self.holds]
+        return {
+            "holds": holds,
+            "reps": [],
+            "held_s": round(sum(h["held_s"] for h in holds), 2),
+            "good_form_s": round(sum(h["good_form_s"] for h in holds), 2),
+            "rep_count": 0,
+        }
+
+    def update(self, t: float, frame) -> list[HoldCue]:
+        """One frame (an `ExerciseFrame`: its landmarks); the cues it brings."""
+        landmarks = frame.landmarks
         r = self.rules
         dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
         m = self._now(landmarks)

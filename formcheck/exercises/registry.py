@@ -72,6 +72,16 @@ class Exercise:
         }
 
 
+@dataclass
+class ExerciseFrame:
+    """What an exercise module's own analysis reads of a frame: its time, the landmarks
+    (pixels, or None without pose) and the back outline traced for each facing (+1, -1)."""
+
+    t: float
+    landmarks: object | None = None
+    backs: Mapping | None = None
+
+
 _REGISTRY: dict[str, Exercise] = {}
 
 

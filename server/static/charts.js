@@ -41,9 +41,12 @@ export function buildTimeline(container, report, onSeek) {
   const pct = (t) => `${Math.max(0, Math.min(100, (t / duration) * 100))}%`;
   container.replaceChildren();
   // A hold exercise's holds take the reps' place (a hold whose form broke shows as rounded).
+  const sided = report.summary && report.summary.reps_by_side;
   const spans = report.holds
     ? report.holds.map((h) => ({ ...h, rounding: h.findings.length > 0, label: `Hold ${h.index}` }))
-    : report.reps;
+    : sided
+      ? report.reps.map((r) => ({ ...r, rounding: r.findings.length > 0, label: `Rep ${r.index} (${r.side} leg)` }))
+      : report.reps;
   for (const rep of spans) {
     const span = el("div", {
       class: `rep${rep.rounding ? " rounded" : rep.rounding === null ? " unjudged" : ""}${rep.label ? " hold" : ""}`,

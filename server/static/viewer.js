@@ -83,7 +83,14 @@ function render(analysis) {
   $("subtitle").textContent = parts.join(" · ");
   const verdict = repVerdict(summary.rep_count ?? reps.length, summary.rounded_reps,
     summary.rounding === undefined ? false : summary.rounding);
-  if (report.holds) {
+  const sided = summary.reps_by_side;
+  if (sided) {
+    const badge = $("verdict");
+    badge.hidden = false;
+    badge.className = `badge verdict ${{ good: "good", broke: "bad" }[summary.form] || "info"}`;
+    badge.textContent = `${summary.rep_count} rep${summary.rep_count === 1 ? "" : "s"} · ${sided.left} left, ${sided.right} right`;
+    if (summary.verdict_message) badge.title = summary.verdict_message;
+  } else if (report.holds) {
     const badge = $("verdict");
     badge.hidden = false;
     const level = { good: "good", broke: "bad" }[summary.form] || "info";
@@ -110,12 +117,19 @@ function render(analysis) {
   const timeline = buildTimeline($("timeline"), report, seek);
   const timeChart = buildTimeChart($("chart-time"), report, seek);
   const rhythm = buildRhythmChart($("chart-rhythm"), $("rhythm-legend"), report);
-  const groups = report.holds ? report.holds.map((h) => ({ ...h, label: `Hold ${h.index}` })) : reps;
+  const groups = report.holds
+    ? report.holds.map((h) => ({ ...h, label: `Hold ${h.index}` }))
+    : sided ? reps.map((r) => ({ ...r, label: `Rep ${r.index} (${r.side} leg)` })) : reps;
   fillFindings(groups, report.set_findings || [], seek);
   fillMessages(summary.messages || []);
   const rows = fillRepTable(reps, seek);
   const holdMeasures = holdReadouts(summary.exercise);
-  if (report.holds) showHoldLayout(holdMeasures);
+  const ownLayout = Boolean(report.holds || sided);
+  if (ownLayout) {
+    showHoldLayout(holdMeasures, report.holds
+      ? "Nothing to flag: the body stayed in a straight line."
+      : "Nothing to flag: the trunk stayed still and the reach was level.");
+  }
   fillDownloads();
 
   let source = "live";
@@ -129,7 +143,7 @@ function render(analysis) {
     $("time").textContent = `${t.toFixed(2)} / ${(report.video.duration_s || 0).toFixed(2)} s · frame ${index + 1}`;
     if (index === lastIndex) return;
     lastIndex = index;
-    if (report.holds) {
+    if (ownLayout) {
       $("ro-hip").textContent = fmtDeg(frame?.[holdMeasures[0]]);
       $("ro-lumbar").textContent = fmtDeg(frame?.[holdMeasures[1]]);
     } else {
@@ -276,22 +290,22 @@ const REASON_TEXT = {
   ambiguous: "Too close to the line between flat and rounded to call.",
 };
 
-/** The two measures a hold's read-outs show: the exercise's first two (body line and its
- * fault, e.g. hip sag or hip drop). */
+/** The two measures the read-outs show for an exercise with its own measures (holds, sided
+ * reps): the exercise's first two (body line and hip sag or drop; arm and leg elevation). */
 function holdReadouts(exercise) {
   const measures = EXERCISE_MEASURES[exercise] || [];
   return measures.length >= 2 ? measures.slice(0, 2) : ["body_line_deg", "hip_sag_deg"];
 }
 
-/** A hold: the read-outs give the exercise's measures (body line and hip sag or drop); the rep
- * table and the flexion charts (relative to standing) do not apply. */
-function showHoldLayout(measures) {
+/** A hold or sided reps: the read-outs give the exercise's measures; the lifts' rep table and
+ * flexion charts (relative to standing) do not apply. */
+function showHoldLayout(measures, nothingText) {
   const labels = document.querySelectorAll(".readout .label");
   labels[0].textContent = measureLabel(measures[0]);
   labels[1].textContent = measureLabel(measures[1]);
   $("reps-card").hidden = true;
   $("charts").hidden = true;
-  $("no-findings").textContent = "Nothing to flag: the body stayed in a straight line.";
+  $("no-findings").textContent = nothingText;
 }
 
 function fillRepTable(reps, seek) {
