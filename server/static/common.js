@@ -99,6 +99,8 @@ export function repVerdict(repCount, roundedReps, rounding, exercise = null) {
   if (EXERCISE_KINDS[exercise] === "hold") return { text: "Hold · open it for the time held", level: "info" };
   if (repCount === 0) return { text: "No reps found", level: "" };
   const reps = `${repCount} rep${repCount === 1 ? "" : "s"}`;
+  // Sided reps (bird dog) are not lifts: no back-rounding verdict, reps per side in the report.
+  if (EXERCISE_KINDS[exercise] === "sided reps") return { text: `${reps} · open it for each side`, level: "info" };
   if (!roundedReps && rounding === null) return { text: `${reps} · not judged — film side-on`, level: "info" };
   if (!roundedReps) return { text: `${reps} · back flat`, level: "good" };
   return { text: `${reps} · ${roundedReps} rounded`, level: "bad" };

@@ -218,6 +218,10 @@ function draw(doc) {
     // A hold: time held (and in good form) instead of reps.
     $("rep-chip").textContent = doc.hold.holding ? `Holding · ${doc.hold.held_s.toFixed(0)} s` : "Get into position";
     $("rep-count").textContent = `${doc.hold.held_s.toFixed(0)} s held · ${doc.hold.good_form_s.toFixed(0)} s good form`;
+  } else if (doc.sided) {
+    // Sided reps: the count per side.
+    $("rep-chip").textContent = `Rep ${doc.rep.count} · ${doc.rep.phase}`;
+    $("rep-count").textContent = `${doc.sided.reps} reps · ${doc.sided.left} left, ${doc.sided.right} right`;
   } else {
     $("rep-chip").textContent = `Rep ${doc.rep.count} · ${doc.rep.phase}`;
     $("rep-count").textContent = `${doc.rep.count} rep${doc.rep.count === 1 ? "" : "s"}`;
@@ -290,6 +294,11 @@ function showSummary(doc) {
   for (const cue of doc.cues) showCue(cue, { t: null, rep: { count: doc.summary.rep_count } });
   if (doc.summary.holds) {
     $("rep-count").textContent = `${doc.summary.held_s.toFixed(0)} s held · ${doc.summary.good_form_s.toFixed(0)} s good form`;
+    return;
+  }
+  if (doc.summary.reps_by_side) {
+    const by = doc.summary.reps_by_side;
+    $("rep-count").textContent = `${doc.summary.rep_count} reps · ${by.left} left, ${by.right} right`;
     return;
   }
   const verdict = repVerdict(doc.summary.rep_count, doc.summary.rounded_reps);
