@@ -12,6 +12,7 @@ import pytest
 
 from formcheck.errors import InputError
 from formcheck.synth import SynthSpec, render_clip, render_frame, render_layers, true_angles
+from formcheck.synth.birddog import bird_dog_script
 from formcheck.synth.cli import add_synth_parser
 from formcheck.synth.hold import hold_script
 
@@ -415,3 +416,159 @@ def test_mediapipe_follows_the_hold(pose_model, kind: str) -> None:
     assert 11.0 < faulted - straight < 19.0, seen
     offset = 8.0 if kind == "plank" else 4.0
     assert abs(straight) < offset and abs(faulted - 15.0) < offset, seen
+
+
+# --- bird dog ---------------------------------------------------------------------------------
+
+
+def bird_dog_top(spec: SynthSpec, rep: int = 0) -> float:
+    r = bird_dog_script(spec).reps[rep]
+    return 0.5 * (r.top_start_s + r.top_end_s)
+
+
+def test_bird_dog_top_has_the_scripted_arm_and_leg() -> None:
+    spec = SynthSpec(
+        kind="bird-dog", side="right", arm_deg=10.0, leg_deg=20.0, lumbar_ext_deg=12.0, reps=2
+    )
+    assert spec.kind == "bird_dog"
+    f = true_angles(spec, bird_dog_top(spec))
+    assert (f["rep"], f["reaching_side"], f["at_top"]) == (1, "right", True)
+    assert f["arm_elevation_deg"] == pytest.approx(10.0, abs=0.5)
+    assert f["leg_elevation_deg"] == pytest.approx(20.0, abs=0.5)
+    # Right leg, left arm; the supporting limbs keep their start angles.
+    assert f["arm_elevation_left_deg"] == f["arm_elevation_deg"]
+    assert f["leg_elevation_right_deg"] == f["leg_elevation_deg"]
+    assert f["arm_elevation_right_deg"] < -95.0 and -40.0 < f["leg_elevation_left_deg"] < -25.0
+    assert f["lumbar_extension_deg"] == pytest.approx(12.0)
+    # The truth is what the rendered joints show: straight arm and knee, in the sagittal plane.
+    j = bird_dog_script(spec).pose(bird_dog_top(spec)).skeleton.joints
+    for a, b, c in (("shoulder_l", "elbow_l", "wrist_l"), ("hip_r", "knee_r", "ankle_r")):
+        u, v = j[b] - j[a], j[c] - j[b]
+        assert np.dot(u, v) / np.linalg.norm(u) / np.linalg.norm(v) == pytest.approx(1.0)
+    trunk = j["shoulder_mid"] - j["hip_mid"]
+    arm = j["wrist_l"] - j["shoulder_l"]
+    angle = np.degrees(np.arctan2(arm[1], arm[0]) - np.arctan2(trunk[1], trunk[0]))
+    assert angle == pytest.approx(10.0, abs=0.01) and abs(trunk[2]) < 1e-9
+    # Start position: hands and knees, thighs and arms vertical, knees bent ~90 deg.
+    s = true_angles(spec, 0.0)
+    assert (s["rep"], s["reaching_side"], s["at_top"], s["lumbar_extension_deg"]) == (
+        None,
+        None,
+        False,
+        0.0,
+    )
+    assert 5.0 < s["trunk_tilt_deg"] < 20.0
+    assert s["arm_elevation_deg"] == pytest.approx(-90.0 - s["trunk_tilt_deg"], abs=0.01)
+    j = bird_dog_script(spec).pose(0.0).skeleton.joints
+    for side in ("l", "r"):
+        thigh, shin = j[f"knee_{side}"] - j[f"hip_{side}"], j[f"ankle_{side}"] - j[f"knee_{side}"]
+        assert abs(thigh[0]) < 1e-9 and abs(shin[1]) < 0.02 and shin[0] < 0
+        assert abs((j[f"wrist_{side}"] - j[f"shoulder_{side}"])[0]) < 1e-9
+
+
+def test_bird_dog_reps_alternate_sides() -> None:
+    spec = SynthSpec(kind="bird_dog", reps=3, side="left", fps=10, hold_top_s=0.5)
+    reps = bird_dog_script(spec).reps
+    assert [r.side for r in reps] == ["left", "right", "left"]
+    assert reps[0].start_s == pytest.approx(spec.pad_seconds)
+    assert reps[-1].end_s == pytest.approx(spec.duration_s - spec.pad_seconds)
+    for a, b in zip(reps, reps[1:], strict=False):
+        assert b.start_s - a.end_s == pytest.approx(spec.pad_seconds)
+    for r in reps:
+        assert r.top_start_s - r.start_s == pytest.approx(0.5 * spec.rep_seconds)
+        assert r.top_end_s - r.top_start_s == pytest.approx(0.5)
+        f = true_angles(spec, 0.5 * (r.top_start_s + r.top_end_s))
+        arm = "right" if r.side == "left" else "left"
+        assert (f["rep"], f["reaching_side"], f["at_top"]) == (r.index, r.side, True)
+        assert f[f"leg_elevation_{r.side}_deg"] == pytest.approx(0.0, abs=0.5)
+        assert f[f"arm_elevation_{arm}_deg"] == pytest.approx(0.0, abs=0.5)
+    # Between reps: the start position, no rep; limbs reported are the next rep's.
+    f = true_angles(spec, 0.5 * (reps[0].end_s + reps[1].start_s))
+    assert f["rep"] is None and f["reaching_side"] is None and not f["at_top"]
+    assert f["leg_elevation_deg"] == f["leg_elevation_right_deg"] < -25.0
+    with pytest.raises(InputError, match="reps"):
+        SynthSpec(kind="bird_dog", reps=11)
+    for kwargs, word in (
+        ({"leg_deg": 41.0}, "leg_deg"),
+        ({"leg_deg": -11.0}, "leg_deg"),
+        ({"arm_deg": 31.0}, "arm_deg"),
+        ({"lumbar_ext_deg": 26.0}, "lumbar_ext_deg"),
+        ({"hold_top_s": -0.1}, "hold_top_s"),
+    ):
+        with pytest.raises(InputError, match=word):
+            SynthSpec(kind="bird_dog", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        SynthSpec(kind="bird_dog", reps=2, leg_deg=40.0, arm_deg=30.0, lumbar_ext_deg=25.0),
+        SynthSpec(kind="bird_dog", reps=2, leg_deg=-10.0, arm_deg=-30.0, body="slim"),
+        SynthSpec(kind="bird_dog", reps=2, side="right", body="heavy", lumbar_ext_deg=10.0),
+    ],
+    ids=["high", "low-slim", "heavy"],
+)
+def test_bird_dog_rests_on_hands_and_knees(spec: SynthSpec) -> None:
+    """Nothing sinks into the floor; the supporting hand and leg touch it throughout, both
+    hands and both legs between reps."""
+    script = bird_dog_script(spec)
+    for t in np.linspace(0.0, spec.duration_s, 41):
+        pose = script.pose(float(t))
+        gap, f = pose.floor_gap_m, pose.record
+        assert gap["lowest"] > -1e-6, (t, gap)
+        assert gap["trunk"] > 0.2, (t, gap)
+        if f["rep"] is None:
+            supports = ["arm_l", "arm_r", "leg_l", "leg_r"]
+        else:
+            # The raised leg's side supports with its arm; the other side with its leg.
+            leg = f["reaching_side"][0]
+            supports = [f"arm_{leg}", f"leg_{'r' if leg == 'l' else 'l'}"]
+        for name in supports:
+            assert -1e-6 < gap[name] < 0.01, (t, name, gap)
+
+
+def test_bird_dog_cli_renders_and_writes_truth(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out, truth = tmp_path / "b.mp4", tmp_path / "b.json"
+    small = ["--width", "160", "--height", "90", "--fps", "10", "--reps", "2"]
+    flags = ["--rep-seconds", "1.2", "--hold-top", "0.4", "--leg-deg", "15", "--arm-deg", "5"]
+    argv = [str(out), "--json", str(truth), "--kind", "bird-dog", "--side", "right"]
+    assert run_cli(argv + small + flags + ["--lumbar-ext", "8"]) == 0
+    assert "bird_dog, 2 reps (legs right, left)" in capsys.readouterr().out
+    doc = json.loads(truth.read_text())
+    spec = SynthSpec.from_dict(doc["spec"])
+    assert (spec.kind, spec.hold_top_s, spec.leg_deg, spec.arm_deg) == ("bird_dog", 0.4, 15, 5)
+    assert (spec.lumbar_ext_deg, spec.side, spec.rep_seconds) == (8, "right", 1.2)
+    assert not {"hold_seconds", "sag_deg", "drop_deg", "fault_at_s"} & set(doc["spec"])
+    assert len(doc["frames"]) == spec.frame_count == round(spec.duration_s * 10) == 44
+    assert [(r["index"], r["side"]) for r in doc["reps"]] == [(1, "right"), (2, "left")]
+    rep = doc["reps"][0]
+    assert rep["top_end_s"] - rep["top_start_s"] == pytest.approx(0.4)
+    keys = {
+        "t",
+        "arm_elevation_deg",
+        "leg_elevation_deg",
+        "arm_elevation_left_deg",
+        "arm_elevation_right_deg",
+        "leg_elevation_left_deg",
+        "leg_elevation_right_deg",
+        "lumbar_extension_deg",
+        "trunk_tilt_deg",
+        "rep",
+        "reaching_side",
+        "at_top",
+    }
+    top = [f for f in doc["frames"] if f["at_top"]]
+    assert top and keys <= set(top[0])
+    assert all(f["leg_elevation_deg"] == pytest.approx(15.0, abs=0.5) for f in top)
+    assert all(f["lumbar_extension_deg"] == pytest.approx(8.0) for f in top)
+    assert doc["frames"][10] == true_angles(spec, doc["frames"][10]["t"])
+    with av.open(str(out)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 44
+    layers = render_layers(spec, bird_dog_top(spec))
+    for name in ("shoulder_mid", "hip_mid", "wrist_l", "ankle_r"):
+        x, y = layers.joints_px[name]
+        assert 0 <= x < 160 and 0 <= y < 90, name
+    assert run_cli([str(out), "--kind", "bird-dog", "--leg-deg", "50"]) == 2
+    assert "leg_deg must be between" in capsys.readouterr().err

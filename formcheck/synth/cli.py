@@ -1,4 +1,5 @@
-"""`formcheck synth`: render a synthetic lifter clip (reps or a plank hold) with its true angles.
+"""`formcheck synth`: render a synthetic lifter clip (reps, a plank hold or a bird dog) with its
+true angles.
 
 In:  command-line arguments (added to the main parser by `add_synth_parser`).
 Out: an MP4 and optionally a JSON of per-frame true angles; exit code 0, or 2 on bad input.
@@ -26,7 +27,7 @@ from formcheck.synth.spec import (
 
 
 def _kind(value: str) -> str:
-    """Kinds are spelt with underscores; hyphens are accepted too (side-plank)."""
+    """Kinds are spelt with underscores; hyphens are accepted too (side-plank, bird-dog)."""
     return value.replace("-", "_")
 
 
@@ -39,7 +40,9 @@ def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         description="Render a mannequin lifting, seen from the side, as an H.264 MP4, "
         "with the true hip, lumbar, thoracic and knee flexion of every frame as JSON. "
         "Holds: --kind plank (seen from the side) or side-plank (seen from the front): get in, "
-        "hold, get out, with a scripted hip sag / drop and its true body line per frame.",
+        "hold, get out, with a scripted hip sag / drop and its true body line per frame. "
+        "--kind bird-dog (seen from the side): on hands and knees, reps alternately reaching "
+        "one leg back and the other arm forward, with the true arm and leg elevation per frame.",
     )
     p.add_argument("out", type=Path, help="output video (.mp4)")
     p.add_argument("--json", type=Path, default=None, help="write per-frame true angles here")
@@ -85,7 +88,35 @@ def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         help="seconds into the hold the sag/drop starts ramping in (default %(default)s)",
     )
     hold.add_argument(
-        "--side", choices=SIDES, default=d.side, help="side plank: the side on the floor"
+        "--side",
+        choices=SIDES,
+        default=d.side,
+        help="side plank: the side on the floor; bird dog: the leg raised on the first rep",
+    )
+    dog = p.add_argument_group("bird dog (also --reps, --rep-seconds, --side)")
+    dog.add_argument(
+        "--hold-top",
+        type=float,
+        default=d.hold_top_s,
+        help="seconds held at the top of each rep (0-10, default %(default)s)",
+    )
+    dog.add_argument(
+        "--arm-deg",
+        type=float,
+        default=d.arm_deg,
+        help="arm above the trunk line at the top (deg, -30..30, default %(default)s = level)",
+    )
+    dog.add_argument(
+        "--leg-deg",
+        type=float,
+        default=d.leg_deg,
+        help="leg above the trunk line at the top (deg, -10..40, default %(default)s = level)",
+    )
+    dog.add_argument(
+        "--lumbar-ext",
+        type=float,
+        default=d.lumbar_ext_deg,
+        help="fault: lumbar extension reached at the top (deg, 0..25, default %(default)s)",
     )
     p.set_defaults(func=run_synth)
     return p
@@ -116,6 +147,10 @@ def spec_from_args(args: argparse.Namespace) -> SynthSpec:
         drop_deg=args.drop,
         fault_at_s=args.fault_at,
         side=args.side,
+        hold_top_s=args.hold_top,
+        arm_deg=args.arm_deg,
+        leg_deg=args.leg_deg,
+        lumbar_ext_deg=args.lumbar_ext,
     )
 
 
@@ -140,6 +175,17 @@ def run_synth(args: argparse.Namespace) -> int:
             f"{result.mp4}: {result.frame_count} frames, {spec.kind}, hold "
             f"{spec.hold_start_s:.1f}-{spec.hold_end_s:.1f} s, largest {key[:-4]} "
             f"{worst[key]:.1f} deg (body line {worst['body_line_deg']:.1f} deg) ({took:.1f} s)"
+        )
+        return 0
+    if spec.is_bird_dog:
+        top = [f for f in result.frames if f["at_top"]] or result.frames
+        reps = {f["rep"]: f["reaching_side"] for f in top if f["rep"]}
+        sides = ", ".join(reps.values()) if reps else "-"
+        print(
+            f"{result.mp4}: {result.frame_count} frames, {spec.kind}, {spec.reps} reps "
+            f"(legs {sides}), top arm elevation {top[0]['arm_elevation_deg'] + 0.0:.1f} deg, leg "
+            f"elevation {top[0]['leg_elevation_deg'] + 0.0:.1f} deg, lumbar extension "
+            f"{max(f['lumbar_extension_deg'] for f in result.frames):.1f} deg ({took:.1f} s)"
         )
         return 0
     print(

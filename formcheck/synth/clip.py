@@ -7,6 +7,9 @@ Out: `render_frame` -> RGB array; `render_layers` -> RGB, person and torso masks
      Holds (plank, side plank, see `formcheck.synth.hold`) add per frame `body_line_deg`,
      `hip_sag_deg` (plank) or `hip_drop_deg` (side plank) and `holding`, and at the top
      `hold_start_s`, `hold_end_s`, `fault_start_s`, `fault_reached_deg` and (side plank) `side`.
+     The bird dog (see `formcheck.synth.birddog`) adds per frame the arm and leg elevations,
+     `lumbar_extension_deg`, `trunk_tilt_deg`, `rep`, `reaching_side` and `at_top`, and at the
+     top `reps` (index, side of the raised leg, start / top start / top end / end seconds).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import cv2
 import numpy as np
 
 from formcheck.errors import InputError
+from formcheck.synth.birddog import bird_dog_script
 from formcheck.synth.body import TORSO, build_body
 from formcheck.synth.hold import CAMERA_TARGET_M, SHADOW, hold_script
 from formcheck.synth.motion import JointAngles, joint_angles, rep_variation
@@ -57,7 +61,8 @@ class _Renderer:
         self.spec = spec
         self.ss = supersample
         self.hold = hold_script(spec) if spec.is_hold else None
-        target = CAMERA_TARGET_M[spec.kind] if spec.is_hold else TARGET_HEIGHT_M
+        self.bird_dog = bird_dog_script(spec) if spec.is_bird_dog else None
+        target = CAMERA_TARGET_M.get(spec.kind, TARGET_HEIGHT_M)
         self.camera = Camera.looking_at_lifter(
             spec.yaw_deg,
             spec.pitch_deg,
@@ -76,7 +81,7 @@ class _Renderer:
             spec.height * supersample,
             target_height_m=target,
         )
-        if spec.is_hold:
+        if spec.kind in SHADOW:
             self.bg = background(self.big_camera, spec.background, spec.seed, SHADOW[spec.kind])
         else:
             self.bg = background(self.big_camera, spec.background, spec.seed)
@@ -85,6 +90,9 @@ class _Renderer:
     def layers(self, t: float) -> FrameLayers:
         if self.hold is not None:
             pose = self.hold.pose(t)
+            sk, spheres, record = pose.skeleton, pose.spheres, pose.record
+        elif self.bird_dog is not None:
+            pose = self.bird_dog.pose(t)
             sk, spheres, record = pose.skeleton, pose.spheres, pose.record
         else:
             sk, angles = _pose(self.spec, t, self.variation)
@@ -123,9 +131,11 @@ def _angle_record(t: float, sk: Skeleton, a: JointAngles) -> dict[str, float]:
 def true_angles(spec: SynthSpec, t: float) -> dict[str, float]:
     """True angles (degrees) at time t: flexions relative to standing neutral, trunk
     inclination as the hip->shoulder line's angle from vertical (holds: see
-    `formcheck.synth.hold`)."""
+    `formcheck.synth.hold`; bird dog: `formcheck.synth.birddog`)."""
     if spec.is_hold:
         return hold_script(spec).pose(t).record
+    if spec.is_bird_dog:
+        return bird_dog_script(spec).pose(t).record
     sk, angles = _pose(spec, t, rep_variation(spec))
     return _angle_record(t, sk, angles)
 
@@ -201,5 +211,7 @@ def write_truth(result: SynthResult, path: Path) -> None:
         doc["fault_reached_deg"] = round(script.fault_reached_deg, 4)
         if spec.kind == "side_plank":
             doc["side"] = spec.side
+    if spec.is_bird_dog:
+        doc["reps"] = [rep.to_dict() for rep in bird_dog_script(spec).reps]
     doc["frames"] = result.frames
     path.write_text(json.dumps(doc, indent=1))

@@ -68,8 +68,13 @@ SIDE_START_DROP_DEG = 45.0
 # (centre to centre, x k metres; standing they are 0.18 apart).
 SIDE_ANKLE_GAP = 0.09
 # Camera aim height and floor shadow (x, z, half-lengths) for bodies lying on the floor.
-CAMERA_TARGET_M = {"plank": 0.25, "side_plank": 0.35}
-SHADOW = {"plank": (0.0, 0.0, 0.9, 0.25), "side_plank": (0.0, 0.0, 0.85, 0.3)}
+# The bird dog (formcheck.synth.birddog, on hands and knees) is framed the same way.
+CAMERA_TARGET_M = {"plank": 0.25, "side_plank": 0.35, "bird_dog": 0.4}
+SHADOW = {
+    "plank": (0.0, 0.0, 0.9, 0.25),
+    "side_plank": (0.0, 0.0, 0.85, 0.3),
+    "bird_dog": (0.0, 0.0, 0.75, 0.3),
+}
 # Radii (metres, 1.75 m body) of the spheres that rest on the floor, as body.py draws them.
 ELBOW_R = 0.037  # x girth
 HAND_R = 0.032

@@ -13,7 +13,8 @@ from formcheck.errors import InputError
 
 REP_KINDS: tuple[str, ...] = ("hinge_flat", "hinge_round", "squat")
 HOLD_KINDS: tuple[str, ...] = ("plank", "side_plank")
-KINDS: tuple[str, ...] = REP_KINDS + HOLD_KINDS
+BIRD_DOG = "bird_dog"
+KINDS: tuple[str, ...] = REP_KINDS + HOLD_KINDS + (BIRD_DOG,)
 LOADS: tuple[str, ...] = ("bar", "kettlebell", "none")
 BACKGROUNDS: tuple[str, ...] = ("studio", "plain", "noise")
 FACINGS: tuple[str, ...] = ("left", "right")
@@ -21,6 +22,10 @@ SIDES: tuple[str, ...] = ("left", "right")
 # Spec fields that only hold kinds use; left out of a rep kind's `to_dict`, so the truth JSON of
 # hinges and squats stays as it was before holds existed.
 HOLD_FIELDS: tuple[str, ...] = ("hold_seconds", "sag_deg", "drop_deg", "fault_at_s", "side")
+# Spec fields only the bird dog uses; left out of every other kind's `to_dict` (its truth JSON
+# stays as it was). The bird dog keeps `side` of the hold fields and drops the others.
+BIRD_DOG_FIELDS: tuple[str, ...] = ("hold_top_s", "arm_deg", "leg_deg", "lumbar_ext_deg")
+BIRD_DOG_MAX_REPS = 10
 # Seconds of each hold's getting-in and getting-out movement.
 HOLD_TRANSITION_S = 1.0
 
@@ -68,6 +73,15 @@ class SynthSpec:
     pike; `drop_deg` for the side plank: hips towards the floor) ramps in from `fault_at_s`
     seconds into the hold. `side` is the side plank's side on the floor. The plank is filmed
     from the side as the hinges are; the side plank's chest faces the camera.
+
+    Bird dog (`bird_dog`; "bird-dog" is accepted too), seen from the side, on hands and knees
+    (see `formcheck.synth.birddog`): `pad_seconds` in the start position before the first rep,
+    between reps and after the last; each rep reaches one leg back and the opposite arm forward
+    over rep_seconds / 2 (cosine-eased), holds `hold_top_s` at the top and returns over
+    rep_seconds / 2. Reps alternate sides; `side` is the leg raised on the first rep (reps
+    1..10). At the top the arm is `arm_deg` and the leg `leg_deg` above the trunk line (0 =
+    level, + = away from the floor), and the lower back has hollowed by `lumbar_ext_deg` of
+    lumbar extension (a fault, ramping with the reach). Load is unused.
     """
 
     kind: str = "hinge_flat"
@@ -92,6 +106,10 @@ class SynthSpec:
     drop_deg: float = 0.0
     fault_at_s: float = 5.0
     side: str = "left"
+    hold_top_s: float = 1.0
+    arm_deg: float = 0.0
+    leg_deg: float = 0.0
+    lumbar_ext_deg: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.kind, str):
@@ -126,7 +144,15 @@ class SynthSpec:
             "sag_deg": (self.sag_deg, -30.0, 30.0),
             "drop_deg": (self.drop_deg, -20.0, 30.0),
             "fault_at_s": (self.fault_at_s, 0.0, 120.0),
+            "hold_top_s": (self.hold_top_s, 0.0, 10.0),
+            "arm_deg": (self.arm_deg, -30.0, 30.0),
+            # Lower, the straight leg's toes would go through the floor (the hip -> shoulder
+            # line rises ~14 deg to the shoulders on hands and knees).
+            "leg_deg": (self.leg_deg, -10.0, 40.0),
+            "lumbar_ext_deg": (self.lumbar_ext_deg, 0.0, 25.0),
         }
+        if self.kind == BIRD_DOG:
+            ranges["reps"] = (self.reps, 1, BIRD_DOG_MAX_REPS)
         for name, (value, lo, hi) in ranges.items():
             if not lo <= value <= hi:
                 raise InputError(f"{name} must be between {lo} and {hi}; got {value}")
@@ -146,6 +172,10 @@ class SynthSpec:
         return self.kind in HOLD_KINDS
 
     @property
+    def is_bird_dog(self) -> bool:
+        return self.kind == BIRD_DOG
+
+    @property
     def hold_start_s(self) -> float:
         """Clip time the hold begins (the get-in ends); holds only."""
         return self.pad_seconds + HOLD_TRANSITION_S
@@ -158,9 +188,13 @@ class SynthSpec:
     @property
     def duration_s(self) -> float:
         """Clip length: standing pad, the reps, standing pad (holds: pad, get-in, hold, get-out,
-        pad)."""
+        pad; bird dog: a pad before, between and after the reps, each rep_seconds plus the
+        top hold)."""
         if self.is_hold:
             return 2 * self.pad_seconds + 2 * HOLD_TRANSITION_S + self.hold_seconds
+        if self.is_bird_dog:
+            rep = self.rep_seconds + self.hold_top_s
+            return (self.reps + 1) * self.pad_seconds + self.reps * rep
         return 2 * self.pad_seconds + self.reps * self.rep_seconds
 
     @property
@@ -173,9 +207,14 @@ class SynthSpec:
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        if not self.is_hold:
-            for name in HOLD_FIELDS:
-                data.pop(name)
+        if self.is_bird_dog:
+            dropped = tuple(name for name in HOLD_FIELDS if name != "side")
+        elif self.is_hold:
+            dropped = BIRD_DOG_FIELDS
+        else:
+            dropped = HOLD_FIELDS + BIRD_DOG_FIELDS
+        for name in dropped:
+            data.pop(name)
         return data
 
     @classmethod

@@ -1,17 +1,25 @@
-"""Accuracy of the hold exercises (plank, side plank) against rendered ground truth.
+"""Accuracy of the programme exercises (plank, side plank, bird dog) against rendered truth.
 
-Usage: python benchmarks/holds.py [--quick] [--out DIR] [--jobs N] [--fps F]
+Usage: python benchmarks/programme.py [--quick] [--out DIR] [--jobs N] [--fps F]
 
-Renders plank and side-plank holds with scripted faults (`formcheck synth --kind plank --sag`,
-`--kind side-plank --drop --side`), over body shapes and both sides, analyses each with the
-normal pipeline (`--exercise plank | side-plank`) and prints per clip and pooled: the mean
+Holds: renders plank and side-plank holds with scripted faults (`formcheck synth --kind plank
+--sag`, `--kind side-plank --drop --side`), over body shapes and both sides, analyses each with
+the normal pipeline (`--exercise plank | side-plank`) and prints per clip and pooled: the mean
 absolute error of the per-frame fault angle (plank hip sag, side-plank hip drop; also of the
 body line) over the frames truly held, with its constant part (mean error) beside it; the error
 of the hold's start and end (s); the worst fault angle against the truth's; whether the side
 held and the good/broke form verdict match the script (a scripted fault beyond the rule's
 tolerance breaks form). Targets: <= 5 deg MAE on body-line angles and hip drop, hold times
-within 0.5 s. Nothing here is fitted on renders: the hold rules are fixed priors, so every
-render is an evaluation clip. Renders are cached in --out (a temporary folder by default).
+within 0.5 s.
+
+Bird dog: renders two or three reps alternating sides (`--kind bird-dog`) with scripted arm and
+leg elevation at the top and lumbar extension, and prints per clip: reps found against true,
+sides right, the arm and leg elevation at the top of each rep against the truth's (MAE), and
+whether the findings the script implies were raised (a leg above the rule's limit: `leg_high`).
+Target: reps exact, elevation MAE <= 8 deg.
+
+Nothing here is fitted on renders: the rules are fixed priors, so every render is an evaluation
+clip. Renders are cached in --out (a temporary folder by default).
 """
 
 from __future__ import annotations
@@ -61,6 +69,90 @@ def make_holds(quick: bool, fps: float) -> list[GridClip]:
             )  # fmt: skip
             clips.append(GridClip(f"side-{body}-{which}-drop{drop:+.0f}", spec))
     return clips
+
+
+def make_bird_dogs(quick: bool, fps: float) -> list[GridClip]:
+    """Bird dogs over bodies and facing: level reach, a leg raised too high with the back
+    hollowing, a short reach (quick: fewer)."""
+    bodies = ("slim", "heavy") if quick else ("slim", "average", "heavy")
+    scripts = (
+        ("level", {}),
+        ("leg-high", {"leg_deg": 25.0, "lumbar_ext_deg": 12.0}),
+        ("short-arm", {"arm_deg": -25.0}),
+    )
+    clips = []
+    for bi, body in enumerate(bodies):
+        for si, (name, fault) in enumerate(scripts[:2] if quick else scripts):
+            facing = ("right", "left")[(bi + si) % 2]
+            side = ("left", "right")[bi % 2]
+            spec = SynthSpec(
+                kind="bird_dog", body=body, reps=2, side=side, facing=facing, fps=fps, **fault
+            )
+            clips.append(GridClip(f"birddog-{body}-{name}-{facing}", spec))
+    return clips
+
+
+@dataclass
+class RepScore:
+    name: str
+    reps: int
+    true_reps: int
+    sides_ok: bool
+    arm_mae: float
+    leg_mae: float
+    findings_ok: bool
+
+
+def score_bird_dog(clip: GridClip, folder: Path) -> RepScore:
+    """Render (cached), analyse and score one bird-dog clip."""
+    mp4, truth_path = render_cached(clip, folder)
+    truth = json.loads(truth_path.read_text())
+    report = analyze_video(mp4, AnalysisOptions(exercise="bird-dog", workers=1))
+    reps, true = report["reps"], truth["reps"]
+    spec = clip.spec
+    paired = list(zip(reps, true, strict=False))
+    arm = [abs((r["arm_elevation_deg"] or np.nan) - spec.arm_deg) for r, _ in paired]
+    leg = [abs((r["leg_elevation_deg"] or np.nan) - spec.leg_deg) for r, _ in paired]
+    rules = get("bird-dog").rules
+    expect = set()
+    if spec.leg_deg > rules["max_leg_high_deg"]:
+        expect.add("leg_high")
+    if min(spec.arm_deg, spec.leg_deg) < rules["min_reach_deg"]:
+        expect |= {
+            c
+            for c, v in (("arm_low", spec.arm_deg), ("leg_low", spec.leg_deg))
+            if v < rules["min_reach_deg"]
+        }
+    found = [{f["code"] for f in r["findings"]} for r in reps]
+    return RepScore(
+        name=clip.name,
+        reps=len(reps),
+        true_reps=len(true),
+        sides_ok=[r["side"] for r in reps] == [t["side"] for t in true],
+        arm_mae=float(np.nanmean(arm)) if arm else float("nan"),
+        leg_mae=float(np.nanmean(leg)) if leg else float("nan"),
+        findings_ok=bool(found) and all(expect <= f for f in found),
+    )
+
+
+def bird_dog_table(scores: list[RepScore]) -> list[str]:
+    lines = [f"{'clip':36s} {'reps':>6s} {'sides':>5s} {'arm':>6s} {'leg':>6s} {'findings':>8s}"]
+    for s in scores:
+        lines.append(
+            f"{s.name:36s} {s.reps:>2d}/{s.true_reps:<3d} {'yes' if s.sides_ok else 'NO':>5s} "
+            f"{s.arm_mae:6.1f} {s.leg_mae:6.1f} {'yes' if s.findings_ok else 'NO':>8s}"
+        )
+    exact = sum(s.reps == s.true_reps for s in scores)
+    arm = float(np.nanmean([s.arm_mae for s in scores]))
+    leg = float(np.nanmean([s.leg_mae for s in scores]))
+    ok = exact == len(scores) and arm <= 8.0 and leg <= 8.0
+    lines.append(
+        f"bird-dog    reps exact {exact}/{len(scores)}, sides right "
+        f"{sum(s.sides_ok for s in scores)}/{len(scores)}, arm elevation MAE {arm:.1f} deg, "
+        f"leg elevation MAE {leg:.1f} deg, findings right {sum(s.findings_ok for s in scores)}/"
+        f"{len(scores)}  {'PASS' if ok else 'FAIL'}"
+    )
+    return lines
 
 
 @dataclass
@@ -162,14 +254,25 @@ def summary(kind: str, scores: list[HoldScore]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer bodies and faults")
+    ap.add_argument("--only", choices=("holds", "bird-dog"), default=None)
     ap.add_argument("--out", type=Path, default=None, help="render cache folder")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--fps", type=float, default=15.0)
     args = ap.parse_args(argv)
-    folder = args.out or Path(tempfile.mkdtemp(prefix="formcheck-holds-"))
+    folder = args.out or Path(tempfile.mkdtemp(prefix="formcheck-programme-"))
+    t0 = time.time()
+    if args.only != "holds":
+        dogs = make_bird_dogs(args.quick, args.fps)
+        print(f"{len(dogs)} bird-dog clips, renders in {folder}")
+        dog_scores = run_many(partial(score_bird_dog, folder=folder), dogs, args.jobs)
+        print()
+        print("\n".join(bird_dog_table(dog_scores)))
+        print("(arm/leg: MAE of the elevation at the top of each rep against the script)\n")
+    if args.only == "bird-dog":
+        print(f"({time.time() - t0:.0f} s)")
+        return 0
     clips = make_holds(args.quick, args.fps)
     print(f"{len(clips)} hold clips, renders in {folder}")
-    t0 = time.time()
     scores = run_many(partial(score_clip, folder=folder), clips, args.jobs)
     print(
         f"\n{'clip':28s} {'MAE':>6s} {'bias':>6s} {'line':>6s} {'start':>6s} {'end':>6s} "
