@@ -100,7 +100,9 @@ class RepScore:
     sides_ok: bool
     arm_mae: float
     leg_mae: float
-    findings_ok: bool
+    findings_ok: bool  # the reach findings are exactly those the script implies, on every rep
+    arch: int  # reps with `back_arch`
+    arch_expected: bool  # the script hollows the lower back
 
 
 def score_bird_dog(clip: GridClip, folder: Path) -> RepScore:
@@ -114,15 +116,16 @@ def score_bird_dog(clip: GridClip, folder: Path) -> RepScore:
     arm = [abs((r["arm_elevation_deg"] or np.nan) - spec.arm_deg) for r, _ in paired]
     leg = [abs((r["leg_elevation_deg"] or np.nan) - spec.leg_deg) for r, _ in paired]
     rules = get("bird-dog").rules
-    expect = set()
-    if spec.leg_deg > rules["max_leg_high_deg"]:
-        expect.add("leg_high")
-    if min(spec.arm_deg, spec.leg_deg) < rules["min_reach_deg"]:
-        expect |= {
-            c
-            for c, v in (("arm_low", spec.arm_deg), ("leg_low", spec.leg_deg))
-            if v < rules["min_reach_deg"]
-        }
+    expect = {
+        code
+        for code, hit in (
+            ("leg_high", spec.leg_deg > rules["max_leg_high_deg"]),
+            ("arm_low", spec.arm_deg < rules["min_reach_deg"]),
+            ("leg_low", spec.leg_deg < rules["min_reach_deg"]),
+        )
+        if hit
+    }
+    reach_codes = {"leg_high", "arm_low", "leg_low"}
     found = [{f["code"] for f in r["findings"]} for r in reps]
     return RepScore(
         name=clip.name,
@@ -131,16 +134,22 @@ def score_bird_dog(clip: GridClip, folder: Path) -> RepScore:
         sides_ok=[r["side"] for r in reps] == [t["side"] for t in true],
         arm_mae=float(np.nanmean(arm)) if arm else float("nan"),
         leg_mae=float(np.nanmean(leg)) if leg else float("nan"),
-        findings_ok=bool(found) and all(expect <= f for f in found),
+        findings_ok=bool(found) and all(f & reach_codes == expect for f in found),
+        arch=sum("back_arch" in f for f in found),
+        arch_expected=spec.lumbar_ext_deg > 0,
     )
 
 
 def bird_dog_table(scores: list[RepScore]) -> list[str]:
-    lines = [f"{'clip':36s} {'reps':>6s} {'sides':>5s} {'arm':>6s} {'leg':>6s} {'findings':>8s}"]
+    lines = [
+        f"{'clip':36s} {'reps':>6s} {'sides':>5s} {'arm':>6s} {'leg':>6s} {'findings':>8s} "
+        f"{'arch':>5s}"
+    ]
     for s in scores:
         lines.append(
             f"{s.name:36s} {s.reps:>2d}/{s.true_reps:<3d} {'yes' if s.sides_ok else 'NO':>5s} "
-            f"{s.arm_mae:6.1f} {s.leg_mae:6.1f} {'yes' if s.findings_ok else 'NO':>8s}"
+            f"{s.arm_mae:6.1f} {s.leg_mae:6.1f} {'yes' if s.findings_ok else 'NO':>8s} "
+            f"{s.arch:>2d}/{s.reps:<2d}"
         )
     exact = sum(s.reps == s.true_reps for s in scores)
     arm = float(np.nanmean([s.arm_mae for s in scores]))
@@ -151,6 +160,13 @@ def bird_dog_table(scores: list[RepScore]) -> list[str]:
         f"{sum(s.sides_ok for s in scores)}/{len(scores)}, arm elevation MAE {arm:.1f} deg, "
         f"leg elevation MAE {leg:.1f} deg, findings right {sum(s.findings_ok for s in scores)}/"
         f"{len(scores)}  {'PASS' if ok else 'FAIL'}"
+    )
+    hollow = [s for s in scores if s.arch_expected]
+    flat = [s for s in scores if not s.arch_expected]
+    lines.append(
+        f"            back_arch on reps whose script hollows the lower back: "
+        f"{sum(s.arch for s in hollow)}/{sum(s.reps for s in hollow)}; on the others: "
+        f"{sum(s.arch for s in flat)}/{sum(s.reps for s in flat)}"
     )
     return lines
 

@@ -44,7 +44,9 @@ def _pose(a: Pose | None, b: Pose | None, w: float) -> Pose | None:
         a,
         landmarks=(1.0 - w) * a.landmarks + w * b.landmarks,
         visibility=(1.0 - w) * a.visibility + w * b.visibility,
-        world=None,
+        world=None
+        if a.world is None or b.world is None
+        else ((1.0 - w) * a.world + w * b.world).astype(a.world.dtype),
         mask=None,
     )
 

@@ -212,7 +212,7 @@ class LiveSession:
         backs = None
         if getattr(self.coach, "reads_back", False):
             backs = {f: measure_back(pose, f, self.config.spine) for f in (1, -1)}
-        return ExerciseFrame(t, pose.landmarks, backs)
+        return ExerciseFrame(t, pose.landmarks, backs, pose.world)
 
     def _camera_check(self, t: float, pose: Pose | None, image: np.ndarray, yaw: float | None):
         problems = cue_mod.camera_problems(pose, cue_mod.brightness(image), yaw, views=self.views)

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from .estimator import EstimatorConfig, PoseEstimator
 from .keyframes import fill_between, pose_stride
 from .options import AnalysisOptions
@@ -80,8 +82,10 @@ def observe_many(
             for out in outs:
                 out.append(Observation(frame.t, None, None, {}, people))
         else:
-            # The view is measured now, so world landmarks and the mask are not kept.
-            kept, view = replace(pose, mask=None, world=None), frame_view(pose)
+            # The view is measured now and the mask is not kept; world landmarks are, in half
+            # precision (0.2 KB a frame), for exercises measured in depth (the Pallof press).
+            world = None if pose.world is None else pose.world.astype(np.float16)
+            kept, view = replace(pose, mask=None, world=world), frame_view(pose)
             for out, p in zip(outs, params, strict=True):
                 backs = {f: compact_back(measure_back(pose, f, p)) for f in (1, -1)}
                 out.append(Observation(frame.t, kept, view, backs, people))

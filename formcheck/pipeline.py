@@ -122,7 +122,10 @@ def analyze_observations(
     own = None
     if named and named.analyse:
         inputs = [
-            ExerciseFrame(o.t, None if o.pose is None else o.pose.landmarks, o.backs) for o in obs
+            ExerciseFrame(o.t, o.pose.landmarks, o.backs, o.pose.world)
+            if o.pose is not None
+            else ExerciseFrame(o.t)
+            for o in obs
         ]
         own = named.analyse(inputs, times, dict(named.rules))
     # The lifts' reps come from the bend signal; an exercise with its own analysis has its own.

@@ -158,7 +158,7 @@ def test_report_keys_of_sided_reps() -> None:
 
 
 def test_live_stream_counts_reps_per_side_and_cues_a_fault() -> None:
-    stream = bird_dog.SidedStream()
+    stream = bird_dog.stream()
     frames, times = script(["left", "right"], leg_deg=25.0)
     said = []
     for f in frames:

@@ -4,7 +4,8 @@ measures and rules.
 
 Lifts (`lifts`): deadlift, Romanian deadlift, good morning, pick-up, squat.
 Holds: plank (`plank`), side plank (`side_plank`), on the shared hold machinery (`holds`).
-Sided reps: bird dog (`bird_dog`).
+Sided reps: bird dog (`bird_dog`), Pallof press (`pallof_press`), on the shared machinery of
+`sided`.
 
 Exercises from elsewhere: modules named in the environment variable FORMCHECK_EXERCISES
 (comma-separated, importable) and entry points of the group "formcheck.exercises" are imported
@@ -25,7 +26,7 @@ from . import lifts
 from . import plank, side_plank
 
 # isort: split
-from . import bird_dog
+from . import bird_dog, pallof_press
 from .registry import (
     AUTO,
     Exercise,
@@ -49,6 +50,7 @@ __all__ = [
     "live_choices",
     "lifts",
     "names",
+    "pallof_press",
     "plank",
     "side_plank",
     "register",

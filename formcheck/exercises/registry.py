@@ -75,11 +75,14 @@ class Exercise:
 @dataclass
 class ExerciseFrame:
     """What an exercise module's own analysis reads of a frame: its time, the landmarks
-    (pixels, or None without pose) and the back outline traced for each facing (+1, -1)."""
+    (pixels, or None without pose), the back outline traced for each facing (+1, -1) and the
+    world landmarks (metres, hip-centred, x to the image's right, y down, z away from the
+    camera; None where unknown)."""
 
     t: float
     landmarks: object | None = None
     backs: Mapping | None = None
+    world: object | None = None
 
 
 _REGISTRY: dict[str, Exercise] = {}

@@ -1,0 +1,245 @@
+"""Sided reps: what every rep exercise with a side shares (bird dog, Pallof press): the rep
+signal through the lifts' rep counter, each rep judged over its frames, the count per side,
+and live coaching.
+
+In:  a `RepSpec` (how one frame is measured, the rep signal 0 at rest .. 1 at the top, how a
+     rep is judged), the clip's frames (`ExerciseFrame`s) and their times, the exercise's rules.
+Out: offline, `analyse_reps` -> `SidedResult`: per-frame measures and the reps (side, measures
+     named for what they are, findings); live, `RepStream`: the same measures, signal and judge
+     frame by frame, a cue when a rep ends (its first finding, or the count per side).
+
+A rep is the signal rising past `enter` to at least `min_peak` and falling back under `lockout`
+(`reps.RepCounter`, the lifts' counter). A rep's "top" is its frames within 0.1 of its peak;
+"rest" frames (signal under `lockout`) give the references a rep's changes are measured from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..reps import Rep, RepCounter, RepRules, median_filter, segment_reps
+from .registry import ExerciseFrame
+
+SIDES = ("left", "right")
+MEDIAN_FRAMES = 7
+REP_RULES = {"enter": 0.35, "lockout": 0.2, "min_peak": 0.4}
+
+
+@dataclass
+class SidedFinding:
+    code: str
+    severity: str
+    start_s: float
+    end_s: float
+    message: str
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "start_s": round(self.start_s, 2),
+            "end_s": round(self.end_s, 2),
+            "message": self.message,
+        }
+
+
+@dataclass
+class SidedRep:
+    """A rep of a sided exercise, with its measures named for what they are."""
+
+    index: int
+    start_s: float
+    end_s: float
+    side: str | None
+    measures: dict[str, float | None] = field(default_factory=dict)
+    findings: list[SidedFinding] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.index,
+            "start_s": round(self.start_s, 2),
+            "end_s": round(self.end_s, 2),
+            "side": self.side,
+            **{k: None if v is None else round(float(v), 1) for k, v in self.measures.items()},
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class SidedResult:
+    """What a sided-reps exercise gives the report: per-frame measures and the reps."""
+
+    measures: dict[str, np.ndarray]
+    reps: list[SidedRep]
+    # What a rep's side names, for the report's sentences ("leg": the leg raised).
+    side_word: str = "side"
+
+    def reps_by_side(self) -> dict[str, int]:
+        return {s: sum(r.side == s for r in self.reps) for s in SIDES}
+
+
+Judge = Callable[[int, Rep, dict[str, np.ndarray], np.ndarray, np.ndarray, dict], SidedRep]
+
+
+@dataclass(frozen=True)
+class RepSpec:
+    """How an exercise's reps are measured and judged.
+
+    `measure(frame)` gives one frame's raw measures by name (NaN where unseen); `signal(m,
+    rules)` the rep signal over arrays of them (0 at rest, 1 at the top); `judge(index, rep, m,
+    times, rest, rules)` a `SidedRep` from the measures (`m` also holds "signal"; `rest` marks
+    frames at rest before or between reps); `report(m)` the per-frame measures the report, CSV
+    and viewer show; `reads_back`: whether `measure` needs the back outlines (live traces them
+    only then); `side_word` what a rep's side names."""
+
+    measure: Callable[[ExerciseFrame], dict[str, float]]
+    signal: Callable[[dict[str, np.ndarray], dict], np.ndarray]
+    judge: Judge
+    report: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+    cues: dict[str, str]
+    side_word: str = "side"
+    reads_back: bool = False
+
+
+def finite_median(v: np.ndarray) -> float | None:
+    v = np.asarray(v, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(np.median(v)) if v.size else None
+
+
+def _median_now(values: list[float]) -> np.ndarray:
+    med = finite_median(np.array(values, dtype=float))
+    return np.array(np.nan if med is None else med)
+
+
+def rep_rules(rules: dict) -> RepRules:
+    return RepRules(
+        enter_bottom=rules["enter"], lockout=rules["lockout"], min_peak=rules["min_peak"]
+    )
+
+
+def rep_frames(rep: Rep, m: dict[str, np.ndarray], times: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Masks of a rep's frames and of its top (signal within 0.1 of the rep's peak)."""
+    sel = (times >= rep.start_s) & (times <= rep.end_s)
+    s = m["signal"]
+    top = sel & np.isfinite(s) & (s >= rep.peak_depth - 0.1)
+    return sel, top
+
+
+def measure_all(spec: RepSpec, frames: list, rules: dict) -> dict[str, np.ndarray]:
+    """Every frame's measures, median-filtered, and the rep signal."""
+    rows = [spec.measure(f) for f in frames]
+    names = list(spec.measure(ExerciseFrame(0.0)))
+    m = {n: median_filter(np.array([r[n] for r in rows], float), MEDIAN_FRAMES) for n in names}
+    m["signal"] = spec.signal(m, rules)
+    return m
+
+
+def analyse_reps(
+    spec: RepSpec, frames: list, times: np.ndarray, rules: dict | None = None
+) -> SidedResult:
+    """The reps of a clip, judged, and its per-frame measures (see the module docstring)."""
+    rules = {**REP_RULES, **(rules or {})}
+    if not frames:
+        return SidedResult({}, [], spec.side_word)
+    m = measure_all(spec, frames, rules)
+    reps = segment_reps(times, m["signal"], rep_rules(rules))
+    rest = np.isfinite(m["signal"]) & (m["signal"] < rules["lockout"])
+    judged = [spec.judge(i + 1, r, m, times, rest, rules) for i, r in enumerate(reps)]
+    return SidedResult(spec.report(m), judged, spec.side_word)
+
+
+@dataclass(frozen=True)
+class RepCue:
+    code: str
+    text: str
+    severity: str
+    urgent: bool = False
+
+
+class RepStream:
+    """A sided-rep exercise frame by frame (live): the same measures with a causal median, the
+    lifts' rep counter on the signal, and when a rep ends the same `judge` over the frames kept
+    (the last `buffer_s`), its first finding as a cue or "Good rep" with the count per side."""
+
+    state_key = "sided"  # where a live frame carries `state()`
+
+    def __init__(self, spec: RepSpec, rules: dict | None = None, buffer_s: float = 30.0) -> None:
+        self.spec = spec
+        self.rules = {**REP_RULES, **(rules or {})}
+        self.counter = RepCounter(rep_rules(self.rules))
+        self.buffer_s = buffer_s
+        self.reads_back = spec.reads_back
+        self._rows: list[tuple[float, dict[str, float]]] = []
+        self.reps: list[SidedRep] = []
+        self.value: float | None = None
+
+    @property
+    def phase(self) -> str:
+        return self.counter.phase
+
+    @property
+    def count(self) -> int:
+        return len(self.reps)
+
+    def _by_side(self) -> dict[str, int]:
+        return SidedResult({}, self.reps).reps_by_side()
+
+    def state(self) -> dict:
+        """The running state for a live client: reps per side and the rep signal now."""
+        return {
+            "reps": len(self.reps),
+            **self._by_side(),
+            "signal": None if self.value is None else round(self.value, 2),
+        }
+
+    def summary(self) -> dict:
+        """The session's reps, for the end-of-session record."""
+        return {
+            "reps": [r.to_dict() for r in self.reps],
+            "rep_count": len(self.reps),
+            "reps_by_side": self._by_side(),
+        }
+
+    def update(self, t: float, frame: ExerciseFrame) -> list[RepCue]:
+        """One frame; the cues it brings (a rep's finding or its count when it ends)."""
+        row = self.spec.measure(frame)
+        self._rows = [r for r in self._rows if t - r[0] <= self.buffer_s] + [(t, row)]
+        recent = self._rows[-MEDIAN_FRAMES:]
+        now = {k: _median_now([r[1][k] for r in recent]) for k in row}
+        signal = float(self.spec.signal(now, self.rules))
+        self.value = signal if np.isfinite(signal) else None
+        rep = self.counter.update(t, self.value)
+        if rep is None:
+            return []
+        times = np.array([r[0] for r in self._rows])
+        m = {k: median_filter(np.array([r[1][k] for r in self._rows]), MEDIAN_FRAMES) for k in row}
+        m["signal"] = self.spec.signal(m, self.rules)
+        rest = (
+            (times < rep.start_s) & np.isfinite(m["signal"]) & (m["signal"] < self.rules["lockout"])
+        )
+        judged = self.spec.judge(len(self.reps) + 1, rep, m, times, rest, self.rules)
+        self.reps.append(judged)
+        if judged.findings:
+            first = judged.findings[0]
+            text = self.spec.cues.get(first.code, first.message)
+            return [RepCue(first.code, text, first.severity, urgent=True)]
+        counts = self._by_side()
+        side = f", {judged.side} {self.spec.side_word}" if judged.side else ""
+        return [
+            RepCue(
+                "rep_summary",
+                f"Good rep{side} — {counts['left']} left, {counts['right']} right",
+                "info",
+            )
+        ]
+
+    def finish(self) -> list[RepCue]:
+        if not self.reps:
+            return []
+        counts = self._by_side()
+        text = f"{len(self.reps)} reps: {counts['left']} left, {counts['right']} right"
+        return [RepCue("set_summary", text, "info")]
