@@ -15,6 +15,7 @@ from formcheck.synth import SynthSpec, render_clip, render_frame, render_layers,
 from formcheck.synth.birddog import bird_dog_script
 from formcheck.synth.cli import add_synth_parser
 from formcheck.synth.hold import hold_script
+from formcheck.synth.pallof import pallof_script
 
 ANGLES = (
     "hip_flexion_deg",
@@ -572,3 +573,134 @@ def test_bird_dog_cli_renders_and_writes_truth(
         assert 0 <= x < 160 and 0 <= y < 90, name
     assert run_cli([str(out), "--kind", "bird-dog", "--leg-deg", "50"]) == 2
     assert "leg_deg must be between" in capsys.readouterr().err
+
+
+# --- Pallof press -----------------------------------------------------------------------------
+
+
+def pallof_top(spec: SynthSpec, rep: int = 0) -> float:
+    r = pallof_script(spec).reps[rep]
+    return 0.5 * (r.top_start_s + r.top_end_s)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"rotation_deg": 15.0},
+        {"rotation_deg": 30.0, "lean_deg": 20.0, "side": "left", "body": "slim"},
+        {"rotation_deg": -20.0, "lean_deg": -10.0, "body": "heavy"},
+    ],
+    ids=["clean", "rotation", "both-left", "negative-heavy"],
+)
+def test_pallof_press_top_and_chest_have_the_scripted_pose(kwargs: dict) -> None:
+    spec = SynthSpec(kind="pallof-press", reps=2, **kwargs)
+    assert spec.kind == "pallof_press" and spec.side == kwargs.get("side", "right")
+    f = true_angles(spec, pallof_top(spec))
+    assert (f["rep"], f["at_top"], f["press"]) == (1, True, 1.0)
+    assert f["elbow_extension_deg"] == pytest.approx(180.0, abs=2.0)
+    assert f["trunk_rotation_deg"] == pytest.approx(spec.rotation_deg, abs=0.5)
+    assert f["lateral_lean_deg"] == pytest.approx(spec.lean_deg, abs=0.5)
+    assert 0.4 < f["hand_distance_m"] < 0.65
+    # The truth is what the world joints show.
+    j = pallof_script(spec).pose(pallof_top(spec)).skeleton.joints
+    sh, hips = j["shoulder_r"] - j["shoulder_l"], j["hip_r"] - j["hip_l"]
+    turn = np.degrees(np.arctan2(-sh[0], sh[2]) - np.arctan2(-hips[0], hips[2]))
+    assert turn * (1.0 if spec.side == "right" else -1.0) == pytest.approx(spec.rotation_deg)
+    # Hands pressed forward (towards the camera), turned with the trunk towards the anchor.
+    hands = 0.5 * (j["wrist_l"] + j["wrist_r"]) - j["sternum"]
+    assert hands[0] > 0.3
+    sideways = np.degrees(np.arctan2(hands[2], hands[0]))
+    sign = 1.0 if spec.side == "right" else -1.0
+    if spec.lean_deg == 0.0:
+        assert sign * sideways == pytest.approx(spec.rotation_deg, abs=2.0)
+    else:  # the lean tilts the hands' path too
+        assert sign * sideways * spec.rotation_deg > 0.5 * spec.rotation_deg**2
+    # At the chest: elbows bent, hands close, trunk square; legs and pelvis never move.
+    s = true_angles(spec, 0.0)
+    assert (s["rep"], s["at_top"], s["press"]) == (None, False, 0.0)
+    assert s["elbow_extension_deg"] < 100.0 and s["hand_distance_m"] < 0.25
+    assert s["trunk_rotation_deg"] == 0.0 and s["lateral_lean_deg"] == 0.0
+    j0 = pallof_script(spec).pose(0.0).skeleton.joints
+    for name in ("hip_l", "hip_r", "knee_l", "knee_r", "ankle_l", "ankle_r", "hip_mid"):
+        assert np.allclose(j0[name], j[name]), name
+    # Half way out, the faults are half way in.
+    r = pallof_script(spec).reps[0]
+    m = true_angles(spec, 0.5 * (r.start_s + r.top_start_s))
+    assert m["press"] == pytest.approx(0.5) and not m["at_top"]
+    assert m["trunk_rotation_deg"] == pytest.approx(0.5 * spec.rotation_deg, abs=0.5)
+    assert s["elbow_extension_deg"] < m["elbow_extension_deg"] < f["elbow_extension_deg"]
+
+
+def test_pallof_press_timeline_and_spec() -> None:
+    spec = SynthSpec(kind="pallof_press", reps=3, hold_top_s=0.5, pad_seconds=0.6)
+    reps = pallof_script(spec).reps
+    assert reps[0].start_s == pytest.approx(0.6)
+    assert reps[-1].end_s == pytest.approx(spec.duration_s - 0.6)
+    for a, b in zip(reps, reps[1:], strict=False):
+        assert b.start_s - a.end_s == pytest.approx(0.6)
+    for r in reps:
+        assert r.top_end_s - r.top_start_s == pytest.approx(0.5)
+        assert true_angles(spec, 0.5 * (r.top_start_s + r.top_end_s))["rep"] == r.index
+    data = spec.to_dict()
+    assert {"rotation_deg", "lean_deg", "side", "hold_top_s"} <= set(data)
+    assert not {"hold_seconds", "sag_deg", "arm_deg", "lumbar_ext_deg"} & set(data)
+    assert SynthSpec.from_dict(data) == spec
+    # Other kinds keep their spec JSON and their default side.
+    assert not {"rotation_deg", "lean_deg"} & set(SynthSpec(kind="bird_dog").to_dict())
+    assert not {"rotation_deg", "lean_deg"} & set(SynthSpec(kind="side_plank").to_dict())
+    assert SynthSpec(kind="bird_dog").side == SynthSpec(kind="side_plank").side == "left"
+    for kwargs, word in (
+        ({"rotation_deg": 31.0}, "rotation_deg"),
+        ({"rotation_deg": -31.0}, "rotation_deg"),
+        ({"lean_deg": 21.0}, "lean_deg"),
+        ({"side": "front"}, "side"),
+    ):
+        with pytest.raises(InputError, match=word):
+            SynthSpec(kind="pallof_press", **kwargs)
+
+
+def test_pallof_press_cli_renders_from_the_front_and_writes_truth(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out, truth = tmp_path / "p.mp4", tmp_path / "p.json"
+    small = ["--width", "160", "--height", "90", "--fps", "10", "--reps", "2"]
+    flags = ["--rep-seconds", "1.2", "--hold-top", "0.4", "--rotation", "12", "--lean", "6"]
+    assert run_cli([str(out), "--json", str(truth), "--kind", "pallof-press"] + small + flags) == 0
+    assert "pallof_press, 2 reps (anchor right)" in capsys.readouterr().out
+    doc = json.loads(truth.read_text())
+    spec = SynthSpec.from_dict(doc["spec"])
+    assert (spec.kind, spec.side, spec.rotation_deg, spec.lean_deg) == (
+        "pallof_press",
+        "right",
+        12,
+        6,
+    )
+    assert doc["anchor_side"] == "right"
+    assert len(doc["frames"]) == spec.frame_count == round(spec.duration_s * 10) == 44
+    assert [r["index"] for r in doc["reps"]] == [1, 2]
+    keys = {
+        "t",
+        "elbow_extension_deg",
+        "hand_distance_m",
+        "press",
+        "trunk_rotation_deg",
+        "lateral_lean_deg",
+        "rep",
+        "at_top",
+    }
+    top = [f for f in doc["frames"] if f["at_top"]]
+    assert top and all(keys <= set(f) for f in doc["frames"])
+    assert all(f["trunk_rotation_deg"] == pytest.approx(12.0, abs=0.5) for f in top)
+    assert doc["frames"][10] == true_angles(spec, doc["frames"][10]["t"])
+    with av.open(str(out)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 44
+    # Seen from the front: the lifter's right is on the image's left, the whole body in view.
+    layers = render_layers(spec, pallof_top(spec))
+    px = layers.joints_px
+    assert px["shoulder_r"][0] < px["shoulder_l"][0] and px["hip_r"][0] < px["hip_l"][0]
+    for name in ("head", "shoulder_mid", "hip_mid", "wrist_l", "ankle_l", "ankle_r"):
+        x, y = px[name]
+        assert 0 <= x < 160 and 0 <= y < 90, name
+    assert run_cli([str(out), "--kind", "pallof-press", "--lean", "25"]) == 2
+    assert "lean_deg must be between" in capsys.readouterr().err

@@ -4,15 +4,17 @@ filmed from the front): reps, how far the arms press out, trunk rotation and lat
 
 In:  the clip's frames (`ExerciseFrame`: landmarks in pixels and world landmarks in metres),
      their times, the entry's rules.
-Out: `SidedResult` (see `sided`): per-frame `elbow_extension_deg`, `hand_distance_m`,
-     `trunk_rotation_deg`, `lateral_lean_deg` and `press`; the reps (side = the side the trunk
-     was pulled to, null when it stayed still; elbow extension and hand distance at the top,
+Out: `SidedResult` (see `sided`): per-frame `trunk_rotation_deg`, `lateral_lean_deg` and
+     `press`; the reps (side = the side the trunk was pulled to, null when it stayed still;
      time held at the top, the largest trunk rotation and lean from the standing start,
      findings). Live: `stream`, the same measures, rules and judge.
 
-The press is seen in depth from the front, so it is read from MediaPipe's world landmarks:
-`elbow_extension_deg` is the mean of both elbows' angle (180 = straight), `press` maps 90..180
-to 0..1. `trunk_rotation_deg` is the angle about the vertical between the shoulder line and the
+The press goes towards the camera, so it is read in depth, from MediaPipe's world landmarks,
+and only as a change: on rendered lifters MediaPipe reads straight arms pointing at the camera
+as 134-151 deg at the elbow and hands at the chest as about 90, so how far the arms straighten
+is not judged. `press` is how far the elbows have opened from their resting angle (the clip's
+10th percentile; live, of the last 30 s) over `press_range_deg`. `trunk_rotation_deg` is the
+angle about the vertical between the shoulder line and the
 hip line (world landmarks, horizontal plane), + when the chest turns towards the lifter's
 right; `lateral_lean_deg` the hip->shoulder line's tilt from vertical in the picture, + towards
 the lifter's right. Both are judged as changes from the lifter's own standing start (rest
@@ -42,29 +44,19 @@ RULES = {
     **REP_RULES,
     "max_rotation_deg": 10.0,  # trunk rotation from the start beyond this: the cable turned you
     "max_lean_deg": 8.0,  # lateral lean from the start beyond this
-    "min_extension_deg": 150.0,  # elbows less straight than this at the top: a short press
     "side_min_deg": 4.0,  # a rotation or lean this large names the side the trunk gave to
-    "chest_elbow_deg": 90.0,  # elbow angle counted as "at the chest" (press 0)
+    "press_range_deg": 40.0,  # the elbows opening this much from rest is a full press
 }
 FINDINGS = {
     "trunk_rotation": "the trunk turned: the cable pulled the shoulders round",
     "lateral_lean": "the trunk leaned sideways",
-    "short_press": "the arms did not press all the way out",
 }
 CUES = {
     "trunk_rotation": "Don't let the cable turn you — chest square to the front",
     "lateral_lean": "Stand tall — don't lean",
-    "short_press": "Press your arms all the way out",
 }
-SEVERITY = {"short_press": "low"}
-MEASURES = (
-    "elbow_extension_deg",
-    "trunk_rotation_deg",
-    "lateral_lean_deg",
-    "hand_distance_m",
-    "press",
-)
-_NAMES = ("elbow", "rotation", "lean", "hand_m")
+MEASURES = ("trunk_rotation_deg", "lateral_lean_deg", "press")
+_NAMES = ("elbow", "rotation", "lean")
 
 
 def _angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
@@ -81,8 +73,8 @@ def _heading(v: np.ndarray) -> float:
 
 
 def frame_measures(frame: ExerciseFrame) -> dict[str, float]:
-    """One frame: mean elbow angle, trunk rotation and hand distance (world landmarks), the
-    lean (picture); NaN where unseen."""
+    """One frame: mean elbow angle and trunk rotation (world landmarks), the lean (picture);
+    NaN where unseen."""
     out = dict.fromkeys(_NAMES, float("nan"))
     lm, w = frame.landmarks, frame.world
     if lm is not None:
@@ -95,14 +87,18 @@ def frame_measures(frame: ExerciseFrame) -> dict[str, float]:
         out["elbow"] = float(np.nanmean([_angle(w[11], w[13], w[15]), _angle(w[12], w[14], w[16])]))
         turn = _heading(w[11] - w[12]) - _heading(w[23] - w[24])
         out["rotation"] = float(-((turn + 180.0) % 360.0 - 180.0))
-        out["hand_m"] = float(np.linalg.norm(w[[15, 16]].mean(0) - w[[11, 12]].mean(0)))
     return out
 
 
+def resting_elbow(m: dict[str, np.ndarray]) -> dict[str, float]:
+    """The elbows' resting angle: the 10th percentile of the frames given."""
+    e = m["elbow"][np.isfinite(m["elbow"])]
+    return {"elbow_rest": float(np.percentile(e, 10)) if e.size else float("nan")}
+
+
 def press_of(m: dict[str, np.ndarray], rules: dict) -> np.ndarray:
-    """0 with the hands at the chest (elbows at `chest_elbow_deg` or more bent), 1 straight."""
-    chest = rules["chest_elbow_deg"]
-    return np.clip((m["elbow"] - chest) / (180.0 - chest), -0.5, 1.5)
+    """0 with the elbows at their resting angle, 1 opened by `press_range_deg`."""
+    return np.clip((m["elbow"] - m["elbow_rest"]) / rules["press_range_deg"], -0.5, 10.0)
 
 
 def _side_of(value: float | None, rules: dict) -> str | None:
@@ -134,13 +130,10 @@ def judge_rep(
         for k in ("rotation", "lean")
     }
     side = _side_of(change["rotation"], rules) or _side_of(change["lean"], rules)
-    elbow = finite_median(m["elbow"][top])
     t_top = times[top]
     rotation = None if change["rotation"] is None else abs(change["rotation"])
     lean = None if change["lean"] is None else abs(change["lean"])
     measures = {
-        "elbow_extension_deg": elbow,
-        "hand_distance_m": finite_median(m["hand_m"][top]),
         "top_hold_s": float(t_top[-1] - t_top[0]) if t_top.size else 0.0,
         "max_trunk_rotation_deg": rotation,
         "max_lateral_lean_deg": lean,
@@ -148,16 +141,15 @@ def judge_rep(
     checks = (
         ("trunk_rotation", rotation is not None and rotation > rules["max_rotation_deg"]),
         ("lateral_lean", lean is not None and lean > rules["max_lean_deg"]),
-        ("short_press", elbow is not None and elbow < rules["min_extension_deg"]),
     )
     towards = f" towards the {side}" if side else ""
     findings = [
         SidedFinding(
             code,
-            SEVERITY.get(code, "medium"),
+            "medium",
             rep.start_s,
             rep.end_s,
-            f"Rep {index}: {FINDINGS[code]}{towards if code != 'short_press' else ''}.",
+            f"Rep {index}: {FINDINGS[code]}{towards}.",
         )
         for code, hit in checks
         if hit
@@ -170,14 +162,13 @@ SPEC = RepSpec(
     signal=press_of,
     judge=judge_rep,
     report=lambda m: {
-        "elbow_extension_deg": m["elbow"],
         "trunk_rotation_deg": m["rotation"],
         "lateral_lean_deg": m["lean"],
-        "hand_distance_m": m["hand_m"],
         "press": m["signal"],
     },
     cues=CUES,
     side_word="side",
+    references=resting_elbow,
 )
 
 

@@ -88,8 +88,10 @@ Judge = Callable[[int, Rep, dict[str, np.ndarray], np.ndarray, np.ndarray, dict]
 class RepSpec:
     """How an exercise's reps are measured and judged.
 
-    `measure(frame)` gives one frame's raw measures by name (NaN where unseen); `signal(m,
-    rules)` the rep signal over arrays of them (0 at rest, 1 at the top); `judge(index, rep, m,
+    `measure(frame)` gives one frame's raw measures by name (NaN where unseen); `references(m)`
+    (optional) values the signal is read against, from the raw measures of the whole clip
+    (offline) or of the frames kept (live), added to `m` by name; `signal(m, rules)` the rep
+    signal over arrays of them (0 at rest, 1 at the top); `judge(index, rep, m,
     times, rest, rules)` a `SidedRep` from the measures (`m` also holds "signal"; `rest` marks
     frames at rest before or between reps); `report(m)` the per-frame measures the report, CSV
     and viewer show; `reads_back`: whether `measure` needs the back outlines (live traces them
@@ -102,6 +104,7 @@ class RepSpec:
     cues: dict[str, str]
     side_word: str = "side"
     reads_back: bool = False
+    references: Callable[[dict[str, np.ndarray]], dict[str, float]] | None = None
 
 
 def finite_median(v: np.ndarray) -> float | None:
@@ -134,6 +137,8 @@ def measure_all(spec: RepSpec, frames: list, rules: dict) -> dict[str, np.ndarra
     rows = [spec.measure(f) for f in frames]
     names = list(spec.measure(ExerciseFrame(0.0)))
     m = {n: median_filter(np.array([r[n] for r in rows], float), MEDIAN_FRAMES) for n in names}
+    if spec.references is not None:
+        m.update({k: np.array(v) for k, v in spec.references(m).items()})
     m["signal"] = spec.signal(m, rules)
     return m
 
@@ -210,6 +215,10 @@ class RepStream:
         self._rows = [r for r in self._rows if t - r[0] <= self.buffer_s] + [(t, row)]
         recent = self._rows[-MEDIAN_FRAMES:]
         now = {k: _median_now([r[1][k] for r in recent]) for k in row}
+        if self.spec.references is not None:
+            kept = {k: np.array([r[1][k] for r in self._rows], float) for k in row}
+            refs = {k: np.array(v) for k, v in self.spec.references(kept).items()}
+            now.update(refs)
         signal = float(self.spec.signal(now, self.rules))
         self.value = signal if np.isfinite(signal) else None
         rep = self.counter.update(t, self.value)
@@ -217,6 +226,8 @@ class RepStream:
             return []
         times = np.array([r[0] for r in self._rows])
         m = {k: median_filter(np.array([r[1][k] for r in self._rows]), MEDIAN_FRAMES) for k in row}
+        if self.spec.references is not None:
+            m.update(refs)
         m["signal"] = self.spec.signal(m, self.rules)
         rest = (
             (times < rep.start_s) & np.isfinite(m["signal"]) & (m["signal"] < self.rules["lockout"])

@@ -1,5 +1,5 @@
-"""`formcheck synth`: render a synthetic lifter clip (reps, a plank hold or a bird dog) with its
-true angles.
+"""`formcheck synth`: render a synthetic lifter clip (reps, a plank hold, a bird dog or a Pallof
+press) with its true angles.
 
 In:  command-line arguments (added to the main parser by `add_synth_parser`).
 Out: an MP4 and optionally a JSON of per-frame true angles; exit code 0, or 2 on bad input.
@@ -27,7 +27,8 @@ from formcheck.synth.spec import (
 
 
 def _kind(value: str) -> str:
-    """Kinds are spelt with underscores; hyphens are accepted too (side-plank, bird-dog)."""
+    """Kinds are spelt with underscores; hyphens are accepted too (side-plank, bird-dog,
+    pallof-press)."""
     return value.replace("-", "_")
 
 
@@ -42,7 +43,10 @@ def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         "Holds: --kind plank (seen from the side) or side-plank (seen from the front): get in, "
         "hold, get out, with a scripted hip sag / drop and its true body line per frame. "
         "--kind bird-dog (seen from the side): on hands and knees, reps alternately reaching "
-        "one leg back and the other arm forward, with the true arm and leg elevation per frame.",
+        "one leg back and the other arm forward, with the true arm and leg elevation per frame. "
+        "--kind pallof-press (seen from the front): standing, pressing a cable handle forward "
+        "from the chest against a side anchor, with the true elbow extension, hand distance, "
+        "trunk rotation and lateral lean per frame.",
     )
     p.add_argument("out", type=Path, help="output video (.mp4)")
     p.add_argument("--json", type=Path, default=None, help="write per-frame true angles here")
@@ -56,7 +60,12 @@ def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     p.add_argument("--clothing", choices=tuple(CLOTHING_COLOURS), default=d.clothing)
     p.add_argument("--load", choices=LOADS, default=d.load, help="what the hands hold (hinges)")
     p.add_argument("--background", choices=BACKGROUNDS, default=d.background)
-    p.add_argument("--yaw", type=float, default=d.yaw_deg, help="camera yaw, 0 = true side view")
+    p.add_argument(
+        "--yaw",
+        type=float,
+        default=d.yaw_deg,
+        help="camera yaw, 0 = true side view (Pallof press: 0 = front view)",
+    )
     p.add_argument("--pitch", type=float, default=d.pitch_deg, help="camera pitch, + = from above")
     p.add_argument("--distance", type=float, default=d.distance_m, help="camera distance (m)")
     p.add_argument("--facing", choices=FACINGS, default=d.facing, help="lifter faces this way")
@@ -90,15 +99,17 @@ def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     hold.add_argument(
         "--side",
         choices=SIDES,
-        default=d.side,
-        help="side plank: the side on the floor; bird dog: the leg raised on the first rep",
+        default=None,
+        help="side plank: the side on the floor; bird dog: the leg raised on the first rep "
+        "(default left); Pallof press: the cable anchor's side (default right)",
     )
     dog = p.add_argument_group("bird dog (also --reps, --rep-seconds, --side)")
     dog.add_argument(
         "--hold-top",
         type=float,
         default=d.hold_top_s,
-        help="seconds held at the top of each rep (0-10, default %(default)s)",
+        help="bird dog, Pallof press: seconds held at the top of each rep (0-10, default "
+        "%(default)s)",
     )
     dog.add_argument(
         "--arm-deg",
@@ -117,6 +128,23 @@ def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         type=float,
         default=d.lumbar_ext_deg,
         help="fault: lumbar extension reached at the top (deg, 0..25, default %(default)s)",
+    )
+    pallof = p.add_argument_group(
+        "Pallof press (also --reps, --rep-seconds, --hold-top, --side = anchor side)"
+    )
+    pallof.add_argument(
+        "--rotation",
+        type=float,
+        default=d.rotation_deg,
+        help="fault: trunk rotation towards the anchor at full press (deg, -30..30, default "
+        "%(default)s)",
+    )
+    pallof.add_argument(
+        "--lean",
+        type=float,
+        default=d.lean_deg,
+        help="fault: lateral lean towards the anchor at full press (deg, -20..20, default "
+        "%(default)s)",
     )
     p.set_defaults(func=run_synth)
     return p
@@ -151,6 +179,8 @@ def spec_from_args(args: argparse.Namespace) -> SynthSpec:
         arm_deg=args.arm_deg,
         leg_deg=args.leg_deg,
         lumbar_ext_deg=args.lumbar_ext,
+        rotation_deg=args.rotation,
+        lean_deg=args.lean,
     )
 
 
@@ -186,6 +216,16 @@ def run_synth(args: argparse.Namespace) -> int:
             f"(legs {sides}), top arm elevation {top[0]['arm_elevation_deg'] + 0.0:.1f} deg, leg "
             f"elevation {top[0]['leg_elevation_deg'] + 0.0:.1f} deg, lumbar extension "
             f"{max(f['lumbar_extension_deg'] for f in result.frames):.1f} deg ({took:.1f} s)"
+        )
+        return 0
+    if spec.is_pallof_press:
+        top = [f for f in result.frames if f["at_top"]] or result.frames
+        print(
+            f"{result.mp4}: {result.frame_count} frames, {spec.kind}, {spec.reps} reps (anchor "
+            f"{spec.side}), top elbow extension {top[0]['elbow_extension_deg']:.1f} deg, hands "
+            f"{top[0]['hand_distance_m']:.2f} m from the sternum, trunk rotation "
+            f"{top[0]['trunk_rotation_deg'] + 0.0:.1f} deg, lateral lean "
+            f"{top[0]['lateral_lean_deg'] + 0.0:.1f} deg ({took:.1f} s)"
         )
         return 0
     print(

@@ -10,6 +10,10 @@ Out: `render_frame` -> RGB array; `render_layers` -> RGB, person and torso masks
      The bird dog (see `formcheck.synth.birddog`) adds per frame the arm and leg elevations,
      `lumbar_extension_deg`, `trunk_tilt_deg`, `rep`, `reaching_side` and `at_top`, and at the
      top `reps` (index, side of the raised leg, start / top start / top end / end seconds).
+     The Pallof press (see `formcheck.synth.pallof`, filmed from the front) adds per frame
+     `elbow_extension_deg` (and per arm), `hand_distance_m`, `press`, `trunk_rotation_deg`,
+     `lateral_lean_deg`, `rep` and `at_top`, and at the top `reps` (index, start / top start /
+     top end / end seconds) and `anchor_side`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from formcheck.synth.birddog import bird_dog_script
 from formcheck.synth.body import TORSO, build_body
 from formcheck.synth.hold import CAMERA_TARGET_M, SHADOW, hold_script
 from formcheck.synth.motion import JointAngles, joint_angles, rep_variation
+from formcheck.synth.pallof import CAMERA_TARGET_M as PALLOF_TARGET_M
+from formcheck.synth.pallof import CAMERA_YAW_DEG as PALLOF_YAW_DEG
+from formcheck.synth.pallof import pallof_script
 from formcheck.synth.raster import TARGET_HEIGHT_M, Camera, background, rasterise
 from formcheck.synth.skeleton import SHOULDER_HALF_WIDTH, Skeleton, build_skeleton
 from formcheck.synth.spec import CLOTHING_COLOURS, SynthResult, SynthSpec
@@ -62,9 +69,14 @@ class _Renderer:
         self.ss = supersample
         self.hold = hold_script(spec) if spec.is_hold else None
         self.bird_dog = bird_dog_script(spec) if spec.is_bird_dog else None
+        self.pallof = pallof_script(spec) if spec.is_pallof_press else None
         target = CAMERA_TARGET_M.get(spec.kind, TARGET_HEIGHT_M)
+        yaw = spec.yaw_deg
+        if self.pallof is not None:
+            # Filmed from the front: the spec's yaw is counted from the front view.
+            target, yaw = PALLOF_TARGET_M, spec.yaw_deg + PALLOF_YAW_DEG
         self.camera = Camera.looking_at_lifter(
-            spec.yaw_deg,
+            yaw,
             spec.pitch_deg,
             spec.distance_m,
             spec.facing,
@@ -73,7 +85,7 @@ class _Renderer:
             target_height_m=target,
         )
         self.big_camera = Camera.looking_at_lifter(
-            spec.yaw_deg,
+            yaw,
             spec.pitch_deg,
             spec.distance_m,
             spec.facing,
@@ -93,6 +105,9 @@ class _Renderer:
             sk, spheres, record = pose.skeleton, pose.spheres, pose.record
         elif self.bird_dog is not None:
             pose = self.bird_dog.pose(t)
+            sk, spheres, record = pose.skeleton, pose.spheres, pose.record
+        elif self.pallof is not None:
+            pose = self.pallof.pose(t)
             sk, spheres, record = pose.skeleton, pose.spheres, pose.record
         else:
             sk, angles = _pose(self.spec, t, self.variation)
@@ -131,11 +146,14 @@ def _angle_record(t: float, sk: Skeleton, a: JointAngles) -> dict[str, float]:
 def true_angles(spec: SynthSpec, t: float) -> dict[str, float]:
     """True angles (degrees) at time t: flexions relative to standing neutral, trunk
     inclination as the hip->shoulder line's angle from vertical (holds: see
-    `formcheck.synth.hold`; bird dog: `formcheck.synth.birddog`)."""
+    `formcheck.synth.hold`; bird dog: `formcheck.synth.birddog`; Pallof press:
+    `formcheck.synth.pallof`)."""
     if spec.is_hold:
         return hold_script(spec).pose(t).record
     if spec.is_bird_dog:
         return bird_dog_script(spec).pose(t).record
+    if spec.is_pallof_press:
+        return pallof_script(spec).pose(t).record
     sk, angles = _pose(spec, t, rep_variation(spec))
     return _angle_record(t, sk, angles)
 
@@ -213,5 +231,8 @@ def write_truth(result: SynthResult, path: Path) -> None:
             doc["side"] = spec.side
     if spec.is_bird_dog:
         doc["reps"] = [rep.to_dict() for rep in bird_dog_script(spec).reps]
+    if spec.is_pallof_press:
+        doc["reps"] = [rep.to_dict() for rep in pallof_script(spec).reps]
+        doc["anchor_side"] = spec.side
     doc["frames"] = result.frames
     path.write_text(json.dumps(doc, indent=1))

@@ -14,7 +14,8 @@ from formcheck.errors import InputError
 REP_KINDS: tuple[str, ...] = ("hinge_flat", "hinge_round", "squat")
 HOLD_KINDS: tuple[str, ...] = ("plank", "side_plank")
 BIRD_DOG = "bird_dog"
-KINDS: tuple[str, ...] = REP_KINDS + HOLD_KINDS + (BIRD_DOG,)
+PALLOF_PRESS = "pallof_press"
+KINDS: tuple[str, ...] = REP_KINDS + HOLD_KINDS + (BIRD_DOG, PALLOF_PRESS)
 LOADS: tuple[str, ...] = ("bar", "kettlebell", "none")
 BACKGROUNDS: tuple[str, ...] = ("studio", "plain", "noise")
 FACINGS: tuple[str, ...] = ("left", "right")
@@ -26,6 +27,12 @@ HOLD_FIELDS: tuple[str, ...] = ("hold_seconds", "sag_deg", "drop_deg", "fault_at
 # stays as it was). The bird dog keeps `side` of the hold fields and drops the others.
 BIRD_DOG_FIELDS: tuple[str, ...] = ("hold_top_s", "arm_deg", "leg_deg", "lumbar_ext_deg")
 BIRD_DOG_MAX_REPS = 10
+# Spec fields only the Pallof press uses; left out of every other kind's `to_dict`. The Pallof
+# press also keeps `side` (the anchor's side) and `hold_top_s`.
+PALLOF_FIELDS: tuple[str, ...] = ("rotation_deg", "lean_deg")
+# `side` when not given: the bird dog and side plank's default, and the Pallof press anchor's.
+DEFAULT_SIDE = "left"
+PALLOF_DEFAULT_SIDE = "right"
 # Seconds of each hold's getting-in and getting-out movement.
 HOLD_TRANSITION_S = 1.0
 
@@ -82,6 +89,16 @@ class SynthSpec:
     1..10). At the top the arm is `arm_deg` and the leg `leg_deg` above the trunk line (0 =
     level, + = away from the floor), and the lower back has hollowed by `lumbar_ext_deg` of
     lumbar extension (a fault, ramping with the reach). Load is unused.
+
+    Pallof press (`pallof_press`; "pallof-press" is accepted too), seen from the front (camera
+    yaw is then counted from the front view; see `formcheck.synth.pallof`): standing, a cable
+    anchored at chest height on the lifter's `side` (default right), both hands on the handle at
+    the sternum. `pad_seconds` standing before the first rep, between reps and after the last;
+    each rep presses the hands straight forward over rep_seconds / 2 (cosine-eased) to straight
+    arms, holds `hold_top_s` and returns over rep_seconds / 2. Faults, ramping in with the press:
+    `rotation_deg` of trunk rotation (thorax relative to pelvis about the vertical, + = chest
+    turned towards the anchor) and `lean_deg` of lateral lean (+ = towards the anchor) reached at
+    full press. Load is unused.
     """
 
     kind: str = "hinge_flat"
@@ -105,15 +122,20 @@ class SynthSpec:
     sag_deg: float = 0.0
     drop_deg: float = 0.0
     fault_at_s: float = 5.0
-    side: str = "left"
+    # None: "right" for the Pallof press, "left" for every other kind.
+    side: str | None = None
     hold_top_s: float = 1.0
     arm_deg: float = 0.0
     leg_deg: float = 0.0
     lumbar_ext_deg: float = 0.0
+    rotation_deg: float = 0.0
+    lean_deg: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.kind, str):
             self.kind = self.kind.replace("-", "_")
+        if self.side is None:
+            self.side = PALLOF_DEFAULT_SIDE if self.kind == PALLOF_PRESS else DEFAULT_SIDE
         self.validate()
 
     def validate(self) -> None:
@@ -150,6 +172,8 @@ class SynthSpec:
             # line rises ~14 deg to the shoulders on hands and knees).
             "leg_deg": (self.leg_deg, -10.0, 40.0),
             "lumbar_ext_deg": (self.lumbar_ext_deg, 0.0, 25.0),
+            "rotation_deg": (self.rotation_deg, -30.0, 30.0),
+            "lean_deg": (self.lean_deg, -20.0, 20.0),
         }
         if self.kind == BIRD_DOG:
             ranges["reps"] = (self.reps, 1, BIRD_DOG_MAX_REPS)
@@ -176,6 +200,10 @@ class SynthSpec:
         return self.kind == BIRD_DOG
 
     @property
+    def is_pallof_press(self) -> bool:
+        return self.kind == PALLOF_PRESS
+
+    @property
     def hold_start_s(self) -> float:
         """Clip time the hold begins (the get-in ends); holds only."""
         return self.pad_seconds + HOLD_TRANSITION_S
@@ -188,11 +216,11 @@ class SynthSpec:
     @property
     def duration_s(self) -> float:
         """Clip length: standing pad, the reps, standing pad (holds: pad, get-in, hold, get-out,
-        pad; bird dog: a pad before, between and after the reps, each rep_seconds plus the
-        top hold)."""
+        pad; bird dog and Pallof press: a pad before, between and after the reps, each
+        rep_seconds plus the top hold)."""
         if self.is_hold:
             return 2 * self.pad_seconds + 2 * HOLD_TRANSITION_S + self.hold_seconds
-        if self.is_bird_dog:
+        if self.is_bird_dog or self.is_pallof_press:
             rep = self.rep_seconds + self.hold_top_s
             return (self.reps + 1) * self.pad_seconds + self.reps * rep
         return 2 * self.pad_seconds + self.reps * self.rep_seconds
@@ -208,11 +236,14 @@ class SynthSpec:
     def to_dict(self) -> dict:
         data = asdict(self)
         if self.is_bird_dog:
-            dropped = tuple(name for name in HOLD_FIELDS if name != "side")
+            dropped = tuple(name for name in HOLD_FIELDS if name != "side") + PALLOF_FIELDS
+        elif self.is_pallof_press:
+            kept = ("side", "hold_top_s")
+            dropped = tuple(name for name in HOLD_FIELDS + BIRD_DOG_FIELDS if name not in kept)
         elif self.is_hold:
-            dropped = BIRD_DOG_FIELDS
+            dropped = BIRD_DOG_FIELDS + PALLOF_FIELDS
         else:
-            dropped = HOLD_FIELDS + BIRD_DOG_FIELDS
+            dropped = HOLD_FIELDS + BIRD_DOG_FIELDS + PALLOF_FIELDS
         for name in dropped:
             data.pop(name)
         return data
