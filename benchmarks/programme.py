@@ -18,6 +18,12 @@ sides right, the arm and leg elevation at the top of each rep against the truth'
 whether the findings the script implies were raised (a leg above the rule's limit: `leg_high`).
 Target: reps exact, elevation MAE <= 8 deg.
 
+Pallof press: renders two reps filmed from the front (`--kind pallof-press`) with scripted
+trunk rotation or lean towards the anchor (either side) and prints per clip: reps found against
+true, the largest trunk rotation and lean of each rep against the script (absolute error), the
+side the trunk gave to against the anchor's, and whether the findings match the script.
+Target: reps exact, rotation error <= 8 deg.
+
 Nothing here is fitted on renders: the rules are fixed priors, so every render is an evaluation
 clip. Renders are cached in --out (a temporary folder by default).
 """
@@ -171,6 +177,80 @@ def bird_dog_table(scores: list[RepScore]) -> list[str]:
     return lines
 
 
+def make_pallof(quick: bool, fps: float) -> list[GridClip]:
+    """Pallof presses over bodies: still, turned 15 deg, leaning 10 deg (quick: fewer)."""
+    bodies = ("slim", "heavy") if quick else ("slim", "average", "heavy")
+    scripts = (("still", {}), ("turn15", {"rotation_deg": 15.0}), ("lean10", {"lean_deg": 10.0}))
+    clips = []
+    for bi, body in enumerate(bodies):
+        for si, (name, fault) in enumerate(scripts[:2] if quick else scripts):
+            side = ("left", "right")[(bi + si) % 2]
+            spec = SynthSpec(kind="pallof_press", body=body, reps=2, side=side, fps=fps, **fault)
+            clips.append(GridClip(f"pallof-{body}-{name}-{side}", spec))
+    return clips
+
+
+@dataclass
+class PallofScore:
+    name: str
+    reps: int
+    true_reps: int
+    rotation_err: float
+    lean_err: float
+    sides_ok: bool
+    findings_ok: bool
+
+
+def score_pallof(clip: GridClip, folder: Path) -> PallofScore:
+    """Render (cached), analyse and score one Pallof-press clip."""
+    mp4, truth_path = render_cached(clip, folder)
+    truth = json.loads(truth_path.read_text())
+    report = analyze_video(mp4, AnalysisOptions(exercise="pallof-press", workers=1))
+    spec, reps = clip.spec, report["reps"]
+    rules = get("pallof-press").rules
+    rot = [abs((r["max_trunk_rotation_deg"] or 0.0) - abs(spec.rotation_deg)) for r in reps]
+    lean = [abs((r["max_lateral_lean_deg"] or 0.0) - abs(spec.lean_deg)) for r in reps]
+    expect = {
+        code
+        for code, hit in (
+            ("trunk_rotation", abs(spec.rotation_deg) > rules["max_rotation_deg"]),
+            ("lateral_lean", abs(spec.lean_deg) > rules["max_lean_deg"]),
+        )
+        if hit
+    }
+    faulty = bool(spec.rotation_deg or spec.lean_deg)
+    return PallofScore(
+        name=clip.name,
+        reps=len(reps),
+        true_reps=len(truth["reps"]),
+        rotation_err=float(np.mean(rot)) if rot else float("nan"),
+        lean_err=float(np.mean(lean)) if lean else float("nan"),
+        sides_ok=all(r["side"] == (truth["anchor_side"] if faulty else None) for r in reps),
+        findings_ok=bool(reps) and all({f["code"] for f in r["findings"]} == expect for r in reps),
+    )
+
+
+def pallof_table(scores: list[PallofScore]) -> list[str]:
+    lines = [
+        f"{'clip':36s} {'reps':>6s} {'rot err':>7s} {'lean err':>8s} {'side':>5s} {'findings':>8s}"
+    ]
+    for s in scores:
+        lines.append(
+            f"{s.name:36s} {s.reps:>2d}/{s.true_reps:<3d} {s.rotation_err:7.1f} {s.lean_err:8.1f} "
+            f"{'yes' if s.sides_ok else 'NO':>5s} {'yes' if s.findings_ok else 'NO':>8s}"
+        )
+    exact = sum(s.reps == s.true_reps for s in scores)
+    rot = float(np.nanmean([s.rotation_err for s in scores]))
+    lean = float(np.nanmean([s.lean_err for s in scores]))
+    ok = exact == len(scores) and rot <= 8.0
+    lines.append(
+        f"pallof-press reps exact {exact}/{len(scores)}, rotation error {rot:.1f} deg, lean error "
+        f"{lean:.1f} deg, side right {sum(s.sides_ok for s in scores)}/{len(scores)}, findings "
+        f"right {sum(s.findings_ok for s in scores)}/{len(scores)}  {'PASS' if ok else 'FAIL'}"
+    )
+    return lines
+
+
 @dataclass
 class HoldScore:
     name: str
@@ -270,21 +350,28 @@ def summary(kind: str, scores: list[HoldScore]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer bodies and faults")
-    ap.add_argument("--only", choices=("holds", "bird-dog"), default=None)
+    ap.add_argument("--only", choices=("holds", "bird-dog", "pallof-press"), default=None)
     ap.add_argument("--out", type=Path, default=None, help="render cache folder")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--fps", type=float, default=15.0)
     args = ap.parse_args(argv)
     folder = args.out or Path(tempfile.mkdtemp(prefix="formcheck-programme-"))
     t0 = time.time()
-    if args.only != "holds":
+    if args.only in (None, "bird-dog"):
         dogs = make_bird_dogs(args.quick, args.fps)
         print(f"{len(dogs)} bird-dog clips, renders in {folder}")
         dog_scores = run_many(partial(score_bird_dog, folder=folder), dogs, args.jobs)
         print()
         print("\n".join(bird_dog_table(dog_scores)))
         print("(arm/leg: MAE of the elevation at the top of each rep against the script)\n")
-    if args.only == "bird-dog":
+    if args.only in (None, "pallof-press"):
+        presses = make_pallof(args.quick, args.fps)
+        print(f"{len(presses)} Pallof-press clips, renders in {folder}")
+        press_scores = run_many(partial(score_pallof, folder=folder), presses, args.jobs)
+        print()
+        print("\n".join(pallof_table(press_scores)))
+        print("(rot/lean err: |largest change in the rep - scripted|, degrees, mean over reps)\n")
+    if args.only not in (None, "holds"):
         print(f"({time.time() - t0:.0f} s)")
         return 0
     clips = make_holds(args.quick, args.fps)
