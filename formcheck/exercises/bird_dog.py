@@ -26,16 +26,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..reps import Rep
-from .registry import Exercise, ExerciseFrame, register
+from .registry import ExerciseFrame
 from .sided import (
     REP_RULES,
     SIDES,
     RepSpec,
-    RepStream,
     SidedFinding,
     SidedRep,
-    analyse_reps,
     finite_median,
+    register_sided,
     rep_frames,
 )
 
@@ -194,30 +193,16 @@ SPEC = RepSpec(
 )
 
 
-def analyse(frames: list[ExerciseFrame], times: np.ndarray, rules: dict | None = None):
-    """Reps per side, reach and trunk stillness of a bird-dog clip (see the module docstring)."""
-    return analyse_reps(SPEC, frames, times, {**RULES, **(rules or {})})
-
-
-def stream(rules: dict | None = None) -> RepStream:
-    """A live bird-dog coach (see `sided.RepStream`)."""
-    return RepStream(SPEC, {**RULES, **(rules or {})})
-
-
-BIRD_DOG = register(
-    Exercise(
-        name="bird-dog",
-        label="Bird dog",
-        kind="sided reps",
-        views=("side",),
-        preferred_view="side",
-        film_hint="Film from the side at floor or hip height, with your whole body from hands to "
-        "feet in view.",
-        measures=MEASURES,
-        rules=RULES,
-        findings=FINDINGS,
-        cues=CUES,
-        analyse=analyse,
-        stream=stream,
-    )
+BIRD_DOG = register_sided(
+    SPEC,
+    RULES,
+    name="bird-dog",
+    label="Bird dog",
+    views=("side",),
+    preferred_view="side",
+    film_hint="Film from the side at floor or hip height, with your whole body from hands to "
+    "feet in view.",
+    measures=MEASURES,
+    findings=FINDINGS,
 )
+analyse, stream = BIRD_DOG.analyse, BIRD_DOG.stream

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..reps import median_filter
+from .registry import Exercise, ExerciseFinding, register
 
 # Rules every hold has (an exercise's RULES add its own thresholds and may override these).
 HOLD_RULES = {
@@ -88,24 +89,7 @@ class HoldSpec:
     side: Callable[[dict[str, np.ndarray]], str | None] | None = None
 
 
-@dataclass
-class HoldFinding:
-    code: str
-    severity: str
-    start_s: float
-    end_s: float
-    peak_deg: float
-    message: str
-
-    def to_dict(self) -> dict:
-        return {
-            "code": self.code,
-            "severity": self.severity,
-            "start_s": round(self.start_s, 2),
-            "end_s": round(self.end_s, 2),
-            "peak_deg": round(self.peak_deg, 1),
-            "message": self.message,
-        }
+HoldFinding = ExerciseFinding  # a hold's finding has its worst angle, `peak_deg`
 
 
 @dataclass
@@ -239,8 +223,8 @@ def _findings(
                 severity,
                 float(times[a]),
                 float(times[b - 1]),
-                peak,
                 f"Form broke at {times[a]:.0f} s: {fault.words} (up to {peak:.0f} deg).",
+                peak_deg=peak,
             )
         )
     return out
@@ -509,8 +493,8 @@ class HoldStream:
                     "medium",
                     self._fault[1],
                     t,
-                    abs(float(m[code.measure])),
                     f"Form broke at {self._fault[1] - self._since:.0f} s: {code.words}.",
+                    peak_deg=abs(float(m[code.measure])),
                 )
             )
             text = self.cue_texts.get(code.code, code.words.capitalize())
@@ -554,3 +538,18 @@ class HoldStream:
     def finish(self) -> list[HoldCue]:
         """End of the session: the hold in progress ends now."""
         return self._end_hold()
+
+
+def register_hold(spec: HoldSpec, rules: dict, cues: dict[str, str], **entry) -> Exercise:
+    """Register a hold exercise: its `analyse` and live `stream` run `spec` with `rules`
+    (overridable per call); `entry` gives the rest of the `Exercise` (name, label, views, ...)."""
+
+    def analyse(frames: list, times: np.ndarray, overrides: dict | None = None) -> HoldResult:
+        return analyse_holds(spec, frames, times, {**rules, **(overrides or {})})
+
+    def stream(overrides: dict | None = None, say_every_s: float = 10.0) -> HoldStream:
+        return HoldStream(spec, {**rules, **(overrides or {})}, cues, say_every_s)
+
+    return register(
+        Exercise(kind="hold", rules=rules, cues=cues, analyse=analyse, stream=stream, **entry)
+    )

@@ -28,15 +28,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..reps import Rep
-from .registry import Exercise, ExerciseFrame, register
+from .registry import ExerciseFrame
 from .sided import (
     REP_RULES,
     RepSpec,
-    RepStream,
     SidedFinding,
     SidedRep,
-    analyse_reps,
     finite_median,
+    register_sided,
     rep_frames,
 )
 
@@ -172,30 +171,16 @@ SPEC = RepSpec(
 )
 
 
-def analyse(frames: list[ExerciseFrame], times: np.ndarray, rules: dict | None = None):
-    """Reps, press and trunk stillness of a Pallof-press clip (see the module docstring)."""
-    return analyse_reps(SPEC, frames, times, {**RULES, **(rules or {})})
-
-
-def stream(rules: dict | None = None) -> RepStream:
-    """A live Pallof-press coach (see `sided.RepStream`)."""
-    return RepStream(SPEC, {**RULES, **(rules or {})})
-
-
-PALLOF_PRESS = register(
-    Exercise(
-        name="pallof-press",
-        label="Pallof press",
-        kind="sided reps",
-        views=("front",),
-        preferred_view="front",
-        film_hint="Face the camera, standing, with the cable or band to your side and your whole "
-        "body in view.",
-        measures=MEASURES,
-        rules=RULES,
-        findings=FINDINGS,
-        cues=CUES,
-        analyse=analyse,
-        stream=stream,
-    )
+PALLOF_PRESS = register_sided(
+    SPEC,
+    RULES,
+    name="pallof-press",
+    label="Pallof press",
+    views=("front",),
+    preferred_view="front",
+    film_hint="Face the camera, standing, with the cable or band to your side and your whole "
+    "body in view.",
+    measures=MEASURES,
+    findings=FINDINGS,
 )
+analyse, stream = PALLOF_PRESS.analyse, PALLOF_PRESS.stream

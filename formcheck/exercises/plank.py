@@ -23,16 +23,13 @@ import numpy as np
 from .holds import (
     HOLD_RULES,
     Fault,
-    HoldResult,
     HoldSpec,
-    HoldStream,
     Peak,
-    analyse_holds,
     knee_bend,
     mid,
+    register_hold,
     signed_bend,
 )
-from .registry import Exercise, register
 
 RULES = {
     **HOLD_RULES,
@@ -103,30 +100,17 @@ SPEC = HoldSpec(
 )
 
 
-def analyse(frames: list, times: np.ndarray, rules: dict | None = None) -> HoldResult:
-    """Holds and body-line measures of a plank clip (see the module docstring)."""
-    return analyse_holds(SPEC, frames, times, {**RULES, **(rules or {})})
-
-
-def stream(rules: dict | None = None, say_every_s: float = 10.0) -> HoldStream:
-    """A live plank tracker (see `holds.HoldStream`)."""
-    return HoldStream(SPEC, {**RULES, **(rules or {})}, CUES, say_every_s)
-
-
-PLANK = register(
-    Exercise(
-        name="plank",
-        label="Plank",
-        kind="hold",
-        views=("side",),
-        preferred_view="side",
-        film_hint="Film from the side at floor or hip height, with your whole body from head to "
-        "heels in view.",
-        measures=MEASURES,
-        rules=RULES,
-        findings=FINDINGS,
-        cues=CUES,
-        analyse=analyse,
-        stream=stream,
-    )
+PLANK = register_hold(
+    SPEC,
+    RULES,
+    CUES,
+    name="plank",
+    label="Plank",
+    views=("side",),
+    preferred_view="side",
+    film_hint="Film from the side at floor or hip height, with your whole body from head to "
+    "heels in view.",
+    measures=MEASURES,
+    findings=FINDINGS,
 )
+analyse, stream = PLANK.analyse, PLANK.stream

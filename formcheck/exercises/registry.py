@@ -27,8 +27,9 @@ class Exercise:
     `film_hint` how to say so. `signal` is how the rep signal reads depth ("hinge": trunk lean,
     "squat": the shoulders' drop; None: chosen from the clip's lean) for rep exercises the lift
     analysis runs. `analyse`, when
-    set, is the exercise module's own analysis (holds): it takes the clip's frames and returns
-    the exercise's result. `rules` are its thresholds, `findings` and `cues` its codes with
+    set, is the exercise module's own analysis (holds, sided reps): it takes the clip's
+    `ExerciseFrame`s, their times and rules, and returns the exercise's result (per-frame
+    `measures`, and `holds` or `reps`). `rules` are its thresholds, `findings` and `cues` its codes with
     their texts."""
 
     name: str
@@ -43,8 +44,8 @@ class Exercise:
     cues: Mapping[str, str] = field(default_factory=dict)
     signal: str | None = None
     analyse: Callable | None = None
-    # Live coaching: a factory of the exercise's frame-by-frame tracker (holds), given `rules`;
-    # rep exercises are coached by the live session's rep stages.
+    # Live coaching: a factory of the exercise's own coach (holds, sided reps), given `rules`;
+    # the lifts are coached by the live session's rep stages.
     stream: Callable | None = None
     # Whether live sessions coach it (else it is analysed from a recording only).
     live: bool = True
@@ -70,6 +71,30 @@ class Exercise:
             "findings": dict(self.findings),
             "live": self.live,
         }
+
+
+@dataclass
+class ExerciseFinding:
+    """Something an exercise's own analysis noticed: a code, severity, when, the worst angle
+    reached (holds) and a sentence."""
+
+    code: str
+    severity: str
+    start_s: float
+    end_s: float
+    message: str
+    peak_deg: float | None = None
+
+    def to_dict(self) -> dict:
+        out = {
+            "code": self.code,
+            "severity": self.severity,
+            "start_s": round(self.start_s, 2),
+            "end_s": round(self.end_s, 2),
+        }
+        if self.peak_deg is not None:
+            out["peak_deg"] = round(self.peak_deg, 1)
+        return {**out, "message": self.message}
 
 
 @dataclass

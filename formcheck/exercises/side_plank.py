@@ -23,16 +23,13 @@ import numpy as np
 from .holds import (
     HOLD_RULES,
     Fault,
-    HoldResult,
     HoldSpec,
-    HoldStream,
     Peak,
-    analyse_holds,
     knee_bend,
     mid,
+    register_hold,
     signed_bend,
 )
-from .registry import Exercise, register
 
 RULES = {
     **HOLD_RULES,
@@ -113,32 +110,19 @@ SPEC = HoldSpec(
 )
 
 
-def analyse(frames: list, times: np.ndarray, rules: dict | None = None) -> HoldResult:
-    """Holds, sides and the frontal body line of a side-plank clip (see the module docstring)."""
-    return analyse_holds(SPEC, frames, times, {**RULES, **(rules or {})})
-
-
-def stream(rules: dict | None = None, say_every_s: float = 10.0) -> HoldStream:
-    """A live side-plank tracker (see `holds.HoldStream`)."""
-    return HoldStream(SPEC, {**RULES, **(rules or {})}, CUES, say_every_s)
-
-
-SIDE_PLANK = register(
-    Exercise(
-        name="side-plank",
-        label="Side plank",
-        kind="hold",
-        # A body lying on its side reads 55-65 deg of yaw when filmed from the front (the view
-        # stage measures shoulder breadth against an upright trunk), so oblique is accepted too.
-        views=("front", "oblique"),
-        preferred_view="front",
-        film_hint="Face the camera (or turn your back to it) at hip height, with your whole "
-        "body from head to feet in view.",
-        measures=MEASURES,
-        rules=RULES,
-        findings=FINDINGS,
-        cues=CUES,
-        analyse=analyse,
-        stream=stream,
-    )
+SIDE_PLANK = register_hold(
+    SPEC,
+    RULES,
+    CUES,
+    name="side-plank",
+    label="Side plank",
+    # A body lying on its side reads 55-65 deg of yaw when filmed from the front (the view
+    # stage measures shoulder breadth against an upright trunk), so oblique is accepted too.
+    views=("front", "oblique"),
+    preferred_view="front",
+    film_hint="Face the camera (or turn your back to it) at hip height, with your whole "
+    "body from head to feet in view.",
+    measures=MEASURES,
+    findings=FINDINGS,
 )
+analyse, stream = SIDE_PLANK.analyse, SIDE_PLANK.stream

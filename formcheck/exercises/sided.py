@@ -21,29 +21,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..reps import Rep, RepCounter, RepRules, median_filter, segment_reps
-from .registry import ExerciseFrame
+from .registry import Exercise, ExerciseFinding, ExerciseFrame, register
 
 SIDES = ("left", "right")
 MEDIAN_FRAMES = 7
 REP_RULES = {"enter": 0.35, "lockout": 0.2, "min_peak": 0.4}
 
 
-@dataclass
-class SidedFinding:
-    code: str
-    severity: str
-    start_s: float
-    end_s: float
-    message: str
-
-    def to_dict(self) -> dict:
-        return {
-            "code": self.code,
-            "severity": self.severity,
-            "start_s": round(self.start_s, 2),
-            "end_s": round(self.end_s, 2),
-            "message": self.message,
-        }
+SidedFinding = ExerciseFinding
 
 
 @dataclass
@@ -254,3 +239,20 @@ class RepStream:
         counts = self._by_side()
         text = f"{len(self.reps)} reps: {counts['left']} left, {counts['right']} right"
         return [RepCue("set_summary", text, "info")]
+
+
+def register_sided(spec: RepSpec, rules: dict, **entry) -> Exercise:
+    """Register a sided-reps exercise: its `analyse` and live `stream` run `spec` with `rules`
+    (overridable per call); `entry` gives the rest of the `Exercise` (name, label, views, ...)."""
+
+    def analyse(frames: list, times: np.ndarray, overrides: dict | None = None) -> SidedResult:
+        return analyse_reps(spec, frames, times, {**rules, **(overrides or {})})
+
+    def stream(overrides: dict | None = None) -> RepStream:
+        return RepStream(spec, {**rules, **(overrides or {})})
+
+    return register(
+        Exercise(
+            kind="sided reps", rules=rules, cues=spec.cues, analyse=analyse, stream=stream, **entry
+        )
+    )

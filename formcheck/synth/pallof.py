@@ -54,6 +54,7 @@ from formcheck.synth.body import (
     _Builder,
     build_body,
 )
+from formcheck.synth.hold import UPPER
 from formcheck.synth.motion import JointAngles
 from formcheck.synth.skeleton import (
     FOREARM,
@@ -85,19 +86,7 @@ HANDLE = (40, 40, 44)
 # forward.
 ELBOW_POLE = np.array([0.3, -1.0, 0.25])
 UPPER_PARTS = (TORSO, HEAD, ARM)
-UPPER_JOINTS = (
-    "shoulder_l",
-    "shoulder_r",
-    "elbow_l",
-    "elbow_r",
-    "wrist_l",
-    "wrist_r",
-    "shoulder_mid",
-    "l1_top",
-    "t1",
-    "neck_top",
-    "head",
-)
+UPPER_JOINTS = UPPER  # the joints that turn and lean with the thorax
 SIGN = {"l": -1.0, "r": 1.0}
 
 
