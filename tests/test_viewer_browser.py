@@ -276,6 +276,8 @@ def test_a_side_plank_is_shown_with_its_own_measures(
     assert page.inner_text(".readout.lumbar .label").lower() == "hip drop"
     page.evaluate("document.getElementById('video').currentTime = 3.0")
     page.wait_for_function("document.getElementById('ro-lumbar').textContent.endsWith('°')")
+    assert page.locator("#measures-card svg polyline").count() >= 2  # body line and hip drop
+    assert not page.locator("#charts").is_visible()  # the lifts' flexion charts do not apply
     page.screenshot(path=str(ARTIFACTS / "viewer-side-plank.png"), full_page=True)
     page.close()
     assert not errors and not view_errors, errors + view_errors

@@ -45,7 +45,7 @@ export function buildTimeline(container, report, onSeek) {
   const spans = report.holds
     ? report.holds.map((h) => ({ ...h, rounding: h.findings.length > 0, label: `Hold ${h.index}` }))
     : sided
-      ? report.reps.map((r) => ({ ...r, rounding: r.findings.length > 0, label: `Rep ${r.index} (${r.side} leg)` }))
+      ? report.reps.map((r) => ({ ...r, rounding: r.findings.length > 0, label: r.side ? `Rep ${r.index} (${r.side})` : `Rep ${r.index}` }))
       : report.reps;
   for (const rep of spans) {
     const span = el("div", {
@@ -302,6 +302,86 @@ export function buildRhythmChart(container, legend, report) {
       if (ok) {
         dot.setAttribute("cx", x(frame.hip_flexion_deg));
         dot.setAttribute("cy", y(frame.lumbar_flexion_deg));
+      }
+    },
+  };
+}
+
+/** An exercise's own measures over time (holds, sided reps): one panel per measure key, its
+ * holds or reps shaded, a playhead; click to seek. `labels` names the panels. */
+export function buildMeasureChart(container, report, keys, labels, onSeek) {
+  const W = 760;
+  const pad = { l: 44, r: 12, t: 22, b: 26 };
+  const panelH = 120;
+  const gap = 34;
+  const H = pad.t + keys.length * panelH + (keys.length - 1) * gap + pad.b;
+  const duration = report.video.duration_s || 1;
+  const x = (t) => pad.l + (t / duration) * (W - pad.l - pad.r);
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": labels.join(" and ") + " over time" });
+  const grid = svg("g", { class: "grid" });
+  const axis = svg("g", { class: "axis" });
+  root.append(grid);
+  const spans = report.holds || report.reps || [];
+  const dots = [];
+  keys.forEach((key, k) => {
+    const top = pad.t + k * (panelH + gap);
+    const values = report.frames.map((f) => f[key]).filter((v) => v != null);
+    const hi = Math.max(10, ...values) * 1.08;
+    const lo = Math.min(-10, ...values) * 1.08;
+    const y = (v) => top + panelH - ((v - lo) / (hi - lo)) * panelH;
+    for (const span of spans) {
+      root.append(svg("rect", {
+        x: x(span.start_s), y: top, width: Math.max(1, x(span.end_s) - x(span.start_s)), height: panelH,
+        fill: (span.findings || []).length ? "rgba(255,90,95,0.07)" : "rgba(90,169,255,0.06)",
+      }));
+    }
+    for (const v of ticks(lo, hi, 4)) {
+      grid.append(svg("line", { x1: pad.l, x2: W - pad.r, y1: y(v), y2: y(v) }));
+      axis.append(svg("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end" }, document.createTextNode(`${v}°`)));
+    }
+    axis.append(svg("text", { x: pad.l, y: top - 7, style: "fill:#c9d2de;font-weight:600" }, document.createTextNode(labels[k])));
+    root.append(svg("rect", { x: pad.l, y: top, width: W - pad.l - pad.r, height: panelH, fill: "none", stroke: "#2a323d" }));
+    let run = [];
+    const runs = [run];
+    for (const frame of report.frames) {
+      if (frame[key] == null) {
+        if (run.length) runs.push((run = []));
+        continue;
+      }
+      run.push([frame.t, frame[key]]);
+    }
+    for (const points of runs) {
+      if (points.length > 1) {
+        root.append(svg("polyline", { points: polylinePoints(points, x, y), fill: "none", stroke: REP_COLORS[k], "stroke-width": 2.2, "stroke-linejoin": "round" }));
+      }
+    }
+    const dot = svg("circle", { r: 4, fill: REP_COLORS[k], stroke: "#0e1116", "stroke-width": 1.5 });
+    dots.push([dot, key, y]);
+  });
+  for (const t of ticks(0, duration, 8)) {
+    axis.append(svg("text", { x: x(t), y: H - 8, "text-anchor": "middle" }, document.createTextNode(`${t}s`)));
+  }
+  root.append(axis);
+  const playhead = svg("line", { y1: pad.t, y2: H - pad.b, stroke: "#fff", "stroke-width": 1.5, opacity: 0.85 });
+  root.append(playhead, ...dots.map(([dot]) => dot));
+  root.style.cursor = "crosshair";
+  root.addEventListener("click", (event) => {
+    const rect = root.getBoundingClientRect();
+    const sx = ((event.clientX - rect.left) / rect.width) * W;
+    onSeek(Math.max(0, Math.min(duration, ((sx - pad.l) / (W - pad.l - pad.r)) * duration)), false);
+  });
+  container.replaceChildren(root);
+  return {
+    setTime(t, frame) {
+      playhead.setAttribute("x1", x(t));
+      playhead.setAttribute("x2", x(t));
+      for (const [dot, key, y] of dots) {
+        const value = frame?.[key];
+        dot.setAttribute("visibility", value == null ? "hidden" : "visible");
+        if (value != null) {
+          dot.setAttribute("cx", x(frame.t));
+          dot.setAttribute("cy", y(value));
+        }
       }
     },
   };

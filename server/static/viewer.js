@@ -3,7 +3,7 @@ import {
   el, EXERCISE_MEASURES, EXERCISE_NAMES, fmtDeg, measureLabel, loadExercises, fmtSeconds, followAnalysis, getJSON, lumbarColor, lumbarLevel, repVerdict,
 } from "/static/common.js";
 import { Overlay } from "/static/overlay.js";
-import { buildRhythmChart, buildTimeChart, buildTimeline, repColor, severityClass } from "/static/charts.js";
+import { buildMeasureChart, buildRhythmChart, buildTimeChart, buildTimeline, repColor, severityClass } from "/static/charts.js";
 
 const id = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
 const $ = (selector) => document.getElementById(selector);
@@ -119,16 +119,19 @@ function render(analysis) {
   const rhythm = buildRhythmChart($("chart-rhythm"), $("rhythm-legend"), report);
   const groups = report.holds
     ? report.holds.map((h) => ({ ...h, label: `Hold ${h.index}` }))
-    : sided ? reps.map((r) => ({ ...r, label: `Rep ${r.index} (${r.side} leg)` })) : reps;
+    : sided ? reps.map((r) => ({ ...r, label: r.side ? `Rep ${r.index} (${r.side})` : `Rep ${r.index}` })) : reps;
   fillFindings(groups, report.set_findings || [], seek);
   fillMessages(summary.messages || []);
   const rows = fillRepTable(reps, seek);
   const holdMeasures = holdReadouts(summary.exercise);
   const ownLayout = Boolean(report.holds || sided);
+  let measureChart = null;
   if (ownLayout) {
+    $("measures-card").hidden = false;
+    measureChart = buildMeasureChart($("chart-measures"), report, holdMeasures, holdMeasures.map(measureLabel), seek);
     showHoldLayout(holdMeasures, report.holds
       ? "Nothing to flag: the body stayed in a straight line."
-      : "Nothing to flag: the trunk stayed still and the reach was level.");
+      : "Nothing to flag: the trunk stayed still.");
   }
   fillDownloads();
 
@@ -140,6 +143,7 @@ function render(analysis) {
     overlay.draw(source === "live" ? frame : null);
     timeline.setTime(t);
     timeChart.setTime(t, frame);
+    measureChart?.setTime(t, frame);
     $("time").textContent = `${t.toFixed(2)} / ${(report.video.duration_s || 0).toFixed(2)} s · frame ${index + 1}`;
     if (index === lastIndex) return;
     lastIndex = index;
