@@ -186,7 +186,7 @@ class LiveSession:
         self._camera_check(t, pose, image, yaw)
         completed = None
         if self.ready and self.coach is not None:
-            for c in self.coach.update(t, self._coach_frame(t, pose)):
+            for c in self.coach.update(t, self._coach_frame(t, pose, angles)):
                 level = cue_mod.SAFETY if c.urgent else cue_mod.SUMMARY
                 self.policy.offer(cue_mod.Cue(c.code, c.text, c.severity, level=level), t)
         elif self.ready:
@@ -204,15 +204,15 @@ class LiveSession:
             (self.coach.state_key, self.coach.state()) if self.coach is not None else None,
         )
 
-    def _coach_frame(self, t: float, pose: Pose | None) -> ExerciseFrame:
+    def _coach_frame(self, t: float, pose: Pose | None, angles: FrameAngles) -> ExerciseFrame:
         """The frame as an exercise coach reads it: landmarks, and the back outline for both
         facings when the coach reads the back."""
         if pose is None:
-            return ExerciseFrame(t)
+            return ExerciseFrame(t, angles=angles)
         backs = None
         if getattr(self.coach, "reads_back", False):
             backs = {f: measure_back(pose, f, self.config.spine) for f in (1, -1)}
-        return ExerciseFrame(t, pose.landmarks, backs, pose.world)
+        return ExerciseFrame(t, pose.landmarks, backs, pose.world, angles)
 
     def _camera_check(self, t: float, pose: Pose | None, image: np.ndarray, yaw: float | None):
         problems = cue_mod.camera_problems(pose, cue_mod.brightness(image), yaw, views=self.views)

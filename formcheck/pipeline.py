@@ -122,10 +122,10 @@ def analyze_observations(
     own = None
     if named and named.analyse:
         inputs = [
-            ExerciseFrame(o.t, o.pose.landmarks, o.backs, o.pose.world)
+            ExerciseFrame(o.t, o.pose.landmarks, o.backs, o.pose.world, f)
             if o.pose is not None
-            else ExerciseFrame(o.t)
-            for o in obs
+            else ExerciseFrame(o.t, angles=f)
+            for o, f in zip(obs, frames, strict=True)
         ]
         own = named.analyse(inputs, times, dict(named.rules))
     # The lifts' reps come from the bend signal; an exercise with its own analysis has its own.

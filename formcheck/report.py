@@ -282,9 +282,16 @@ def add_sided_reps(report: dict, result) -> None:
     by_side = s["reps_by_side"]
     msgs = [f"{len(result.reps)} rep(s): {by_side['left']} left, {by_side['right']} right."]
     if not result.reps:
-        msgs = ["No rep found: reach one arm and the opposite leg out level and come back."]
+        msgs = ["No rep found: film the whole movement, from the start position and back."]
     msgs += [f.message for f in findings]
-    s["verdict_message"] = msgs[-1]
+    screen = getattr(result, "screen", None)
+    if screen:
+        report["screen"] = screen
+        s["hip_share"] = screen.get("hip_share")
+        s["screen_verdict"] = screen["verdict"]
+        s["form"] = "not_judged" if screen["verdict"] == "not_judged" else s["form"]
+        msgs = [screen["message"], *(f.message for f in findings)]
+    s["verdict_message"] = msgs[0] if screen else msgs[-1]
     s["messages"] = msgs
 
 
@@ -294,6 +301,11 @@ def human_summary(name: str, report: dict) -> str:
         s.get("verdict"), "back not judged"
     )
     view = f"view {report['view']['kind']} facing {report['view']['facing']}"
+    if "screen" in report:
+        sc = report["screen"]
+        share = "n/a" if sc.get("hip_share") is None else f"{100 * sc['hip_share']:.0f}%"
+        lines = [f"{name}: {sc['test']} screen, hips gave {share} of the bend, {view}"]
+        return "\n".join([*lines, *(f"  {m}" for m in s["messages"])])
     if s.get("reps_by_side") is not None:
         form = {"good": "form good", "broke": "form broke"}.get(s["form"], "form not judged")
         by = s["reps_by_side"]

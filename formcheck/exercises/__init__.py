@@ -5,7 +5,7 @@ measures and rules.
 Lifts (`lifts`): deadlift, Romanian deadlift, good morning, pick-up, squat.
 Holds: plank (`plank`), side plank (`side_plank`), on the shared hold machinery (`holds`).
 Sided reps: bird dog (`bird_dog`), Pallof press (`pallof_press`), on the shared machinery of
-`sided`.
+`sided`. The hip-hinge screen: forward bend and hinge test (`screen`).
 
 Exercises from elsewhere: modules named in the environment variable FORMCHECK_EXERCISES
 (comma-separated, importable) and entry points of the group "formcheck.exercises" are imported
@@ -27,6 +27,9 @@ from . import plank, side_plank
 
 # isort: split
 from . import bird_dog, pallof_press
+
+# isort: split
+from . import screen
 from .registry import (
     AUTO,
     Exercise,
@@ -54,6 +57,7 @@ __all__ = [
     "plank",
     "side_plank",
     "register",
+    "screen",
     "unregister",
     "view_refusal",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError
 
-KINDS = ("reps", "hold", "sided reps")
+KINDS = ("reps", "hold", "sided reps", "screen")
 VIEWS = ("side", "oblique", "front")
 AUTO = "auto"
 
@@ -102,12 +102,14 @@ class ExerciseFrame:
     """What an exercise module's own analysis reads of a frame: its time, the landmarks
     (pixels, or None without pose), the back outline traced for each facing (+1, -1) and the
     world landmarks (metres, hip-centred, x to the image's right, y down, z away from the
-    camera; None where unknown)."""
+    camera; None where unknown) and the lift stages' angles of the frame (`FrameAngles`: hip and
+    lumbar flexion relative to standing, trunk inclination; None where not computed)."""
 
     t: float
     landmarks: object | None = None
     backs: Mapping | None = None
     world: object | None = None
+    angles: object | None = None
 
 
 _REGISTRY: dict[str, Exercise] = {}

@@ -80,7 +80,7 @@ class RepSpec:
     times, rest, rules)` a `SidedRep` from the measures (`m` also holds "signal"; `rest` marks
     frames at rest before or between reps); `report(m)` the per-frame measures the report, CSV
     and viewer show; `reads_back`: whether `measure` needs the back outlines (live traces them
-    only then); `side_word` what a rep's side names."""
+    only then); `side_word` what a rep's side names; `summarise` what the clip adds."""
 
     measure: Callable[[ExerciseFrame], dict[str, float]]
     signal: Callable[[dict[str, np.ndarray], dict], np.ndarray]
@@ -90,6 +90,11 @@ class RepSpec:
     side_word: str = "side"
     reads_back: bool = False
     references: Callable[[dict[str, np.ndarray]], dict[str, float]] | None = None
+    # Offline only: the clip's result, its measures, times and rules -> the result to report
+    # (e.g. with a verdict over the whole clip).
+    summarise: Callable[..., SidedResult] | None = None
+    # Live: what is said when a rep ends without a finding (default: the count per side).
+    rep_words: Callable[[SidedRep, dict[str, int]], str] | None = None
 
 
 def finite_median(v: np.ndarray) -> float | None:
@@ -139,7 +144,8 @@ def analyse_reps(
     reps = segment_reps(times, m["signal"], rep_rules(rules))
     rest = np.isfinite(m["signal"]) & (m["signal"] < rules["lockout"])
     judged = [spec.judge(i + 1, r, m, times, rest, rules) for i, r in enumerate(reps)]
-    return SidedResult(spec.report(m), judged, spec.side_word)
+    result = SidedResult(spec.report(m), judged, spec.side_word)
+    return spec.summarise(result, m, times, rules) if spec.summarise else result
 
 
 @dataclass(frozen=True)
@@ -224,6 +230,8 @@ class RepStream:
             text = self.spec.cues.get(first.code, first.message)
             return [RepCue(first.code, text, first.severity, urgent=True)]
         counts = self._by_side()
+        if self.spec.rep_words is not None:
+            return [RepCue("rep_summary", self.spec.rep_words(judged, counts), "info")]
         side = f", {judged.side} {self.spec.side_word}" if judged.side else ""
         return [
             RepCue(
@@ -238,12 +246,15 @@ class RepStream:
             return []
         counts = self._by_side()
         text = f"{len(self.reps)} reps: {counts['left']} left, {counts['right']} right"
+        if self.spec.rep_words is not None:
+            text = f"{len(self.reps)} bends"
         return [RepCue("set_summary", text, "info")]
 
 
-def register_sided(spec: RepSpec, rules: dict, **entry) -> Exercise:
-    """Register a sided-reps exercise: its `analyse` and live `stream` run `spec` with `rules`
-    (overridable per call); `entry` gives the rest of the `Exercise` (name, label, views, ...)."""
+def register_sided(spec: RepSpec, rules: dict, kind: str = "sided reps", **entry) -> Exercise:
+    """Register an exercise counted by `spec`'s reps (sided reps, or the bends of a screen): its
+    `analyse` and live `stream` run `spec` with `rules` (overridable per call); `entry` gives
+    the rest of the `Exercise` (name, label, views, ...)."""
 
     def analyse(frames: list, times: np.ndarray, overrides: dict | None = None) -> SidedResult:
         return analyse_reps(spec, frames, times, {**rules, **(overrides or {})})
@@ -252,7 +263,5 @@ def register_sided(spec: RepSpec, rules: dict, **entry) -> Exercise:
         return RepStream(spec, {**rules, **(overrides or {})})
 
     return register(
-        Exercise(
-            kind="sided reps", rules=rules, cues=spec.cues, analyse=analyse, stream=stream, **entry
-        )
+        Exercise(kind=kind, rules=rules, cues=spec.cues, analyse=analyse, stream=stream, **entry)
     )

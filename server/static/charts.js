@@ -248,7 +248,8 @@ export function buildRhythmChart(container, legend, report) {
       .filter((f) => f.t >= rep.start_s && f.t <= rep.end_s && f.hip_flexion_deg != null && f.lumbar_flexion_deg != null)
       .map((f) => [f.hip_flexion_deg, f.lumbar_flexion_deg]),
   }));
-  const all = traces.flatMap((trace) => trace.points);
+  const norm = report.screen ? normCurve(report.screen.norm) : null;
+  const all = [...traces.flatMap((trace) => trace.points), ...(norm || [])];
   const xMax = Math.max(40, ...all.map((p) => p[0])) * 1.08;
   const xMin = Math.min(0, ...all.map((p) => p[0]));
   const yMax = Math.max(LUMBAR_RED_DEG + 8, ...all.map((p) => p[1])) * 1.08;
@@ -272,6 +273,11 @@ export function buildRhythmChart(container, legend, report) {
   root.append(svg("text", { x: 12, y: (H - pad.b) / 2, "text-anchor": "middle", transform: `rotate(-90 12 ${(H - pad.b) / 2})`, style: "fill:#c9d2de" }, document.createTextNode("Lumbar flexion")));
   legend.replaceChildren();
   const lines = new Map();
+  if (norm) {
+    root.append(svg("polyline", { points: norm.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(" "), fill: "none", stroke: "#9aa7b8", "stroke-width": 2, "stroke-dasharray": "6 5" }));
+    legend.append(el("span", { title: report.screen.norm.source },
+      el("span", { class: "swatch", style: "background:#9aa7b8" }), "Typical forward bend"));
+  }
   for (const { rep, points } of traces) {
     const color = repColor(rep.index);
     if (points.length > 1) {
@@ -305,6 +311,21 @@ export function buildRhythmChart(container, legend, report) {
       }
     },
   };
+}
+
+/** The typical forward bend as (hip, lumbar) points: each band of trunk inclination split
+ * between lumbar and hip by the norm's lumbar-to-hip ratio, up to the norm's total bend. */
+function normCurve(norm) {
+  const points = [[0, 0]];
+  let [hip, lumbar] = [0, 0];
+  for (const [lo, hi, ratio] of norm.lumbar_to_hip) {
+    const span = Math.min(hi, norm.total_bend_deg) - lo;
+    if (span <= 0) break;
+    hip += span / (1 + ratio);
+    lumbar += (span * ratio) / (1 + ratio);
+    points.push([hip, lumbar]);
+  }
+  return points;
 }
 
 /** An exercise's own measures over time (holds, sided reps): one panel per measure key, its

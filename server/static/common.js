@@ -53,7 +53,7 @@ export function fmtDate(iso) {
 
 /** Exercise labels by name, filled from the server's registry by `loadExercises`. */
 export const EXERCISE_NAMES = { auto: "Exercise detected automatically" };
-/** Exercise kinds by name ("reps", "hold", "sided reps"), filled with EXERCISE_NAMES. */
+/** Exercise kinds by name ("reps", "hold", "sided reps", "screen"), filled with EXERCISE_NAMES. */
 export const EXERCISE_KINDS = { auto: "reps" };
 /** Per-frame measures of each exercise (the report's frame keys), filled with EXERCISE_NAMES. */
 export const EXERCISE_MEASURES = { auto: [] };
@@ -97,6 +97,7 @@ export async function fillExerciseSelect(select, autoLabel = "Detect automatical
 export function repVerdict(repCount, roundedReps, rounding, exercise = null) {
   if (repCount == null) return null;
   if (EXERCISE_KINDS[exercise] === "hold") return { text: "Hold · open it for the time held", level: "info" };
+  if (EXERCISE_KINDS[exercise] === "screen") return { text: "Screen · open it for the hip share", level: "info" };
   if (repCount === 0) return { text: "No reps found", level: "" };
   const reps = `${repCount} rep${repCount === 1 ? "" : "s"}`;
   // Sided reps (bird dog) are not lifts: no back-rounding verdict, reps per side in the report.

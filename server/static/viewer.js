@@ -83,8 +83,18 @@ function render(analysis) {
   $("subtitle").textContent = parts.join(" · ");
   const verdict = repVerdict(summary.rep_count ?? reps.length, summary.rounded_reps,
     summary.rounding === undefined ? false : summary.rounding);
-  const sided = summary.reps_by_side;
-  if (sided) {
+  const sided = report.screen ? null : summary.reps_by_side;
+  if (report.screen) {
+    const badge = $("verdict");
+    badge.hidden = false;
+    const level = { hips_led: "good", hinged: "good", back_led: "bad", back_bent: "bad" }[report.screen.verdict] || "info";
+    badge.className = `badge verdict ${level}`;
+    badge.textContent = report.screen.hip_share == null
+      ? "Screen not judged"
+      : `Hips gave ${Math.round(report.screen.hip_share * 100)}% of the bend`;
+    badge.title = report.screen.message;
+    $("reps-card").hidden = true;
+  } else if (sided) {
     const badge = $("verdict");
     badge.hidden = false;
     badge.className = `badge verdict ${{ good: "good", broke: "bad" }[summary.form] || "info"}`;
