@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from formcheck import exercises
+from formcheck.progress import asymmetric, session_measures
 from server.storage import AnalysisRow, Store, is_valid_id, new_id
 from server.uploads import FILE_FIELD, UploadError, no_room_message, receive_upload
 
@@ -246,6 +247,55 @@ async def create_analysis(request: Request) -> JSONResponse:
 def list_analyses(request: Request) -> list[dict]:
     """History, newest first."""
     return [_history_item(row) for row in _store(request).list()]
+
+
+@router.get("/progress")
+def get_progress(request: Request) -> dict:
+    """Every done session's progress measures over time, grouped into series per exercise,
+    measure and side, with the left/right pairs that differ enough to point out."""
+    store = _store(request)
+    for row in store.done_without_measures():  # analysed before measures were kept
+        path = store.files(row).report
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            report = {}
+        store.set_measures(row.id, [m.to_dict() for m in session_measures(report)])
+    series: dict[tuple, dict] = {}
+    for m in store.measures():
+        key = (m["exercise"], m["name"], m["side"])
+        item = series.setdefault(
+            key,
+            {
+                "exercise": m["exercise"],
+                "name": m["name"],
+                "side": m["side"],
+                "unit": m["unit"],
+                "label": m["label"],
+                "points": [],
+            },
+        )
+        item["points"].append(
+            {"analysis_id": m["analysis_id"], "t": m["created_at"], "value": m["value"]}
+        )
+    flags = []
+    for (exercise, name, side), left in series.items():
+        right = series.get((exercise, name, "right"))
+        if side != "left" or right is None:
+            continue
+        a, b = left["points"][-1]["value"], right["points"][-1]["value"]
+        if asymmetric(a, b, left["unit"]):
+            flags.append(
+                {
+                    "exercise": exercise,
+                    "name": name,
+                    "label": left["label"],
+                    "unit": left["unit"],
+                    "left": a,
+                    "right": b,
+                }
+            )
+    return {"series": list(series.values()), "asymmetry": flags}
 
 
 @router.get("/analyses/{analysis_id}")

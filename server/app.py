@@ -58,6 +58,10 @@ def create_app(settings: Settings) -> FastAPI:
     def index_page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers=_PAGE_HEADERS)
 
+    @app.get("/progress", include_in_schema=False)
+    def progress_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "progress.html", headers=_PAGE_HEADERS)
+
     @app.get("/analyses/{analysis_id}", include_in_schema=False)
     def viewer_page(analysis_id: str) -> FileResponse:
         return FileResponse(STATIC_DIR / "viewer.html", headers=_PAGE_HEADERS)

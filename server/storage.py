@@ -28,6 +28,7 @@ STATUSES = ("queued", "running", "done", "failed")
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
 _SCHEMA_VERSION = 1
 _WRITE_CHECK_BYTES = 64 * 1024
+NO_MEASURES = "-"  # the measures row of a session that has nothing to follow
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS analyses (
     id           TEXT PRIMARY KEY,
@@ -48,6 +49,15 @@ CREATE TABLE IF NOT EXISTS analyses (
     attempts     INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS analyses_created ON analyses (created_at);
+CREATE TABLE IF NOT EXISTS measures (
+    analysis_id  TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    side         TEXT NOT NULL DEFAULT '',
+    value        REAL NOT NULL,
+    unit         TEXT NOT NULL,
+    label        TEXT NOT NULL,
+    PRIMARY KEY (analysis_id, name, side)
+);
 """
 
 
@@ -319,9 +329,52 @@ class Store:
             )
         return cur.rowcount == 1
 
-    def delete(self, analysis_id: str) -> bool:
-        """Remove the row and the files; False if there was no such analysis."""
+    def set_measures(self, analysis_id: str, measures: list[dict]) -> None:
+        """Replace a session's progress measures (`formcheck.progress.Measure` dicts); a session
+        with none keeps a row named NO_MEASURES, so it is known to have been looked at."""
+        rows = [
+            (analysis_id, m["name"], m["side"] or "", m["value"], m["unit"], m["label"])
+            for m in measures
+        ] or [(analysis_id, NO_MEASURES, "", 0.0, "", "")]
         with self._connect() as db:
+            db.execute("DELETE FROM measures WHERE analysis_id = ?", (analysis_id,))
+            db.executemany(
+                "INSERT INTO measures (analysis_id, name, side, value, unit, label)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def measures(self) -> list[dict]:
+        """Every done session's measures, oldest first: analysis id, filename, exercise, time,
+        name, side (None for none), value, unit, label."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT a.id, a.filename, a.exercise, a.created_at, m.name, m.side, m.value,"
+                " m.unit, m.label FROM measures m JOIN analyses a ON a.id = m.analysis_id"
+                " WHERE a.status = 'done' AND m.name != ? ORDER BY a.created_at, m.name, m.side",
+                (NO_MEASURES,),
+            ).fetchall()
+        keys = ("analysis_id", "filename", "exercise", "created_at", "name", "side", "value")
+        out = []
+        for r in rows:
+            item = dict(zip(keys, tuple(r)[:7], strict=True))
+            item["side"] = item["side"] or None
+            out.append({**item, "unit": r[7], "label": r[8]})
+        return out
+
+    def done_without_measures(self) -> list[AnalysisRow]:
+        """Done analyses whose measures were never stored (analysed before progress existed)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT * FROM analyses WHERE status = 'done' AND id NOT IN"
+                " (SELECT analysis_id FROM measures) ORDER BY created_at"
+            ).fetchall()
+        return [AnalysisRow.from_sql(r) for r in rows]
+
+    def delete(self, analysis_id: str) -> bool:
+        """Remove the row, its measures and the files; False if there was no such analysis."""
+        with self._connect() as db:
+            db.execute("DELETE FROM measures WHERE analysis_id = ?", (analysis_id,))
             cur = db.execute("DELETE FROM analyses WHERE id = ?", (analysis_id,))
         shutil.rmtree(self.folder(analysis_id), ignore_errors=True)
         return cur.rowcount == 1

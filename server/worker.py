@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from formcheck.errors import FormcheckError
+from formcheck.progress import session_measures
 from server.storage import Store
 
 PROGRESS_INTERVAL_S = 0.5
@@ -189,7 +190,8 @@ def run_job(spec: JobSpec) -> None:
         for name, path in temp.items():
             if path.exists():
                 os.replace(path, folder / name)
-        store.mark_done(spec.analysis_id, *_summary_numbers(report), attempt=attempt)
+        if store.mark_done(spec.analysis_id, *_summary_numbers(report), attempt=attempt):
+            store.set_measures(spec.analysis_id, [m.to_dict() for m in session_measures(report)])
     except _Stopped:
         pass
     except OSError as exc:
