@@ -140,3 +140,44 @@ def test_live_page_coaches_a_rounded_lift(server: ServerProcess, fake_camera: Pa
             assert not errors, errors
         finally:
             browser.close()
+
+
+PLANK_CLIP = "kaiakol_plank_correct_005.mp4"  # a 6.5 s straight forearm plank, side view
+
+
+def test_live_page_times_a_plank(server: ServerProcess, tmp_path: Path) -> None:
+    """A real plank as the camera: the live page shows the hold being timed, not reps."""
+    from playwright.sync_api import sync_playwright
+
+    camera = write_y4m(footage(PLANK_CLIP), tmp_path / "plank.y4m", 7.0, FPS)
+    args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}",
+    ]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(server.url + "/live")
+            page.wait_for_function(
+                "document.querySelector('#exercise option[value=plank]') !== null"
+            )
+            page.select_option("#exercise", "plank")
+            page.click("#start")
+            page.wait_for_function(
+                "document.getElementById('rep-chip').textContent.startsWith('Holding')",
+                timeout=90_000,
+            )
+            assert "s held" in page.inner_text("#rep-count")
+            assert "rep" not in page.inner_text("#rep-count")
+            assert page.inner_text(".readout.lumbar .label").lower() == "hip sag"
+            page.screenshot(path=str(ARTIFACTS / "live-plank.png"))
+            assert not errors, errors
+        finally:
+            browser.close()

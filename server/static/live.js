@@ -2,7 +2,7 @@
 // voice and tones from the answers. One frame in flight at a time; the set is recorded with
 // MediaRecorder and uploaded as a normal analysis when the lifter stops.
 import {
-  COLORS, el, errorText, fillExerciseSelect, fmtDeg, followAnalysis, LUMBAR_RED_DEG, repVerdict,
+  COLORS, el, errorText, fillExerciseSelect, fmtDeg, followAnalysis, LUMBAR_RED_DEG, measureLabel, repVerdict,
 } from "/static/common.js";
 import { Overlay } from "/static/overlay.js";
 
@@ -211,9 +211,22 @@ function draw(doc) {
     hip_flexion_deg: a.hip_flexion_deg, lumbar_flexion_deg: a.lumbar_flexion_deg, level: lvl,
   });
   $("stage").classList.toggle("rounding", lvl === "bad");
-  $("ro-hip").textContent = fmtDeg(a.hip_flexion_deg);
-  $("ro-lumbar").textContent = fmtDeg(a.lumbar_flexion_deg);
-  $("ro-lumbar").style.color = COLORS[lvl];
+  const labels = document.querySelectorAll(".readout .label");
+  const own = doc.hold ? Object.keys(doc.hold).find((k) => k.endsWith("_deg")) : null;
+  if (own) {
+    // A hold: its own measure (hip sag, hip drop) instead of flexion relative to standing.
+    labels[0].textContent = "Held";
+    labels[1].textContent = measureLabel(own);
+    $("ro-hip").textContent = `${doc.hold.held_s.toFixed(0)} s`;
+    $("ro-lumbar").textContent = fmtDeg(doc.hold[own]);
+    $("ro-lumbar").style.color = "";
+  } else {
+    labels[0].textContent = "Hip flexion";
+    labels[1].textContent = "Lumbar flexion";
+    $("ro-hip").textContent = fmtDeg(a.hip_flexion_deg);
+    $("ro-lumbar").textContent = fmtDeg(a.lumbar_flexion_deg);
+    $("ro-lumbar").style.color = COLORS[lvl];
+  }
   if (doc.hold) {
     // A hold: time held (and in good form) instead of reps.
     $("rep-chip").textContent = doc.hold.holding ? `Holding · ${doc.hold.held_s.toFixed(0)} s` : "Get into position";
