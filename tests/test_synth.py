@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -13,7 +14,9 @@ import pytest
 from formcheck.errors import InputError
 from formcheck.synth import SynthSpec, render_clip, render_frame, render_layers, true_angles
 from formcheck.synth.birddog import bird_dog_script
+from formcheck.synth.body import build_body
 from formcheck.synth.cli import add_synth_parser
+from formcheck.synth.clip import _pose
 from formcheck.synth.hold import hold_script
 from formcheck.synth.pallof import pallof_script
 
@@ -704,3 +707,71 @@ def test_pallof_press_cli_renders_from_the_front_and_writes_truth(
         assert 0 <= x < 160 and 0 <= y < 90, name
     assert run_cli([str(out), "--kind", "pallof-press", "--lean", "25"]) == 2
     assert "lean_deg must be between" in capsys.readouterr().err
+
+
+def test_forward_bend_reaches_the_scripted_bottom_with_straight_knees() -> None:
+    spec = SynthSpec(
+        kind="forward-bend", load="bar", bend_hip_deg=80, bend_lumbar_deg=30, bend_thoracic_deg=10
+    )
+    assert (spec.kind, spec.load) == ("forward_bend", "none")
+    assert SynthSpec.from_dict(spec.to_dict()) == spec
+    bottom = true_angles(spec, bottom_time(spec))
+    assert bottom["hip_flexion_deg"] == pytest.approx(80.0, abs=0.5)
+    assert bottom["lumbar_flexion_deg"] == pytest.approx(30.0, abs=0.5)
+    assert bottom["thoracic_flexion_deg"] == pytest.approx(10.0, abs=0.5)
+    times = np.arange(spec.frame_count) / spec.fps
+    assert all(true_angles(spec, float(t))["knee_flexion_deg"] == 0.0 for t in times)
+    for t in (0.0, spec.duration_s):
+        assert true_angles(spec, t)["hip_flexion_deg"] == 0.0
+    # Arms hang: hands below the knees at the bottom; the deepest bend keeps them off the floor.
+    px = render_layers(replace(spec, width=160, height=90), bottom_time(spec)).joints_px
+    assert px["wrist_r"][1] > px["knee_r"][1]
+    deepest = SynthSpec(
+        kind="forward_bend", bend_hip_deg=110, bend_lumbar_deg=60, bend_thoracic_deg=30
+    )
+    sk, _ = _pose(deepest, bottom_time(deepest), [])
+    spheres = build_body(sk, deepest.shape, (0, 0, 0), deepest.load)
+    assert (spheres.centres[:, 1] - spheres.radii).min() >= -1e-9
+    # Other kinds' spec JSON has no forward-bend fields.
+    assert not {"bend_hip_deg", "lumbar_lead"} & set(SynthSpec(kind="hinge_flat").to_dict())
+    with pytest.raises(InputError, match="lumbar_lead"):
+        SynthSpec(kind="forward_bend", lumbar_lead=3.5)
+    with pytest.raises(InputError, match="bend_hip_deg"):
+        SynthSpec(kind="forward_bend", bend_hip_deg=120)
+
+
+def test_forward_bend_lumbar_lead_bends_the_lower_back_first() -> None:
+    def lumbar_at_quarter_hip(lead: float) -> float:
+        spec = SynthSpec(kind="forward_bend", lumbar_lead=lead)
+        times = np.linspace(spec.pad_seconds, bottom_time(spec), 4000)
+        for t in times:
+            angles = true_angles(spec, float(t))
+            if angles["hip_flexion_deg"] >= spec.bend_hip_deg / 4:
+                return angles["lumbar_flexion_deg"] / spec.bend_lumbar_deg
+        raise AssertionError("hip never reached a quarter of its bottom value")
+
+    assert lumbar_at_quarter_hip(2.0) > 0.5
+    assert lumbar_at_quarter_hip(1.0) == pytest.approx(0.25, abs=0.01)
+
+
+def test_forward_bend_cli_renders_and_writes_truth(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out, truth = tmp_path / "fb.mp4", tmp_path / "fb.json"
+    small = ["--width", "160", "--height", "90", "--fps", "10", "--rep-seconds", "1.2"]
+    flags = ["--bend-hip", "75", "--bend-lumbar", "35", "--lumbar-lead", "2"]
+    assert run_cli([str(out), "--json", str(truth), "--kind", "forward-bend"] + small + flags) == 0
+    assert "forward_bend, 1 reps, peak hip flexion 75.0 deg" in capsys.readouterr().out
+    doc = json.loads(truth.read_text())
+    spec = SynthSpec.from_dict(doc["spec"])
+    assert (spec.kind, spec.load, spec.bend_hip_deg, spec.lumbar_lead) == (
+        "forward_bend",
+        "none",
+        75,
+        2,
+    )
+    assert len(doc["frames"]) == spec.frame_count == 20
+    assert all(set(ANGLES) | {"t"} <= set(f) for f in doc["frames"])
+    assert doc["frames"][10] == true_angles(spec, doc["frames"][10]["t"])
+    assert run_cli([str(out), "--kind", "forward-bend", "--bend-lumbar", "70"]) == 2
+    assert "bend_lumbar_deg must be between" in capsys.readouterr().err

@@ -1,5 +1,5 @@
-"""`formcheck synth`: render a synthetic lifter clip (reps, a plank hold, a bird dog or a Pallof
-press) with its true angles.
+"""`formcheck synth`: render a synthetic lifter clip (reps, a plank hold, a bird dog, a Pallof
+press or a standing forward bend) with its true angles.
 
 In:  command-line arguments (added to the main parser by `add_synth_parser`).
 Out: an MP4 and optionally a JSON of per-frame true angles; exit code 0, or 2 on bad input.
@@ -28,7 +28,7 @@ from formcheck.synth.spec import (
 
 def _kind(value: str) -> str:
     """Kinds are spelt with underscores; hyphens are accepted too (side-plank, bird-dog,
-    pallof-press)."""
+    pallof-press, forward-bend)."""
     return value.replace("-", "_")
 
 
@@ -46,7 +46,10 @@ def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         "one leg back and the other arm forward, with the true arm and leg elevation per frame. "
         "--kind pallof-press (seen from the front): standing, pressing a cable handle forward "
         "from the chest against a side anchor, with the true elbow extension, hand distance, "
-        "trunk rotation and lateral lean per frame.",
+        "trunk rotation and lateral lean per frame. "
+        "--kind forward-bend (seen from the side): unloaded standing forward bend with straight "
+        "knees and hanging arms, scripted by --bend-hip, --bend-lumbar, --bend-thoracic and "
+        "--lumbar-lead.",
     )
     p.add_argument("out", type=Path, help="output video (.mp4)")
     p.add_argument("--json", type=Path, default=None, help="write per-frame true angles here")
@@ -146,6 +149,32 @@ def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         help="fault: lateral lean towards the anchor at full press (deg, -20..20, default "
         "%(default)s)",
     )
+    bend = p.add_argument_group("forward bend (also --reps, --rep-seconds; no load)")
+    bend.add_argument(
+        "--bend-hip",
+        type=float,
+        default=d.bend_hip_deg,
+        help="hip flexion at the bottom (deg, 0..110, default %(default)s)",
+    )
+    bend.add_argument(
+        "--bend-lumbar",
+        type=float,
+        default=d.bend_lumbar_deg,
+        help="lumbar flexion at the bottom (deg, -10..60, default %(default)s)",
+    )
+    bend.add_argument(
+        "--bend-thoracic",
+        type=float,
+        default=d.bend_thoracic_deg,
+        help="thoracic flexion at the bottom (deg, 0..30, default %(default)s)",
+    )
+    bend.add_argument(
+        "--lumbar-lead",
+        type=float,
+        default=d.lumbar_lead,
+        help="lumbar flexion follows depth ** (1 / this) while the hip follows depth: > 1 = the "
+        "lower back bends early, the hips late (0.3..3, default %(default)s)",
+    )
     p.set_defaults(func=run_synth)
     return p
 
@@ -181,6 +210,10 @@ def spec_from_args(args: argparse.Namespace) -> SynthSpec:
         lumbar_ext_deg=args.lumbar_ext,
         rotation_deg=args.rotation,
         lean_deg=args.lean,
+        bend_hip_deg=args.bend_hip,
+        bend_lumbar_deg=args.bend_lumbar,
+        bend_thoracic_deg=args.bend_thoracic,
+        lumbar_lead=args.lumbar_lead,
     )
 
 
@@ -226,6 +259,14 @@ def run_synth(args: argparse.Namespace) -> int:
             f"{top[0]['hand_distance_m']:.2f} m from the sternum, trunk rotation "
             f"{top[0]['trunk_rotation_deg'] + 0.0:.1f} deg, lateral lean "
             f"{top[0]['lateral_lean_deg'] + 0.0:.1f} deg ({took:.1f} s)"
+        )
+        return 0
+    if spec.is_forward_bend:
+        print(
+            f"{result.mp4}: {result.frame_count} frames, {spec.kind}, {spec.reps} reps, peak hip "
+            f"flexion {result.peak('hip_flexion_deg'):.1f} deg, lumbar flexion "
+            f"{result.peak('lumbar_flexion_deg'):.1f} deg (lead {spec.lumbar_lead:g}), trunk "
+            f"inclination {result.peak('trunk_inclination_deg'):.1f} deg ({took:.1f} s)"
         )
         return 0
     print(

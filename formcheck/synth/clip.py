@@ -14,6 +14,7 @@ Out: `render_frame` -> RGB array; `render_layers` -> RGB, person and torso masks
      `elbow_extension_deg` (and per arm), `hand_distance_m`, `press`, `trunk_rotation_deg`,
      `lateral_lean_deg`, `rep` and `at_top`, and at the top `reps` (index, start / top start /
      top end / end seconds) and `anchor_side`.
+     The standing forward bend (filmed from the side) has the hinges' per-frame keys.
 """
 
 from __future__ import annotations
@@ -163,7 +164,13 @@ def _pose(
 ) -> tuple[Skeleton, JointAngles]:
     angles = joint_angles(spec, t, variation)
     grip = KETTLEBELL_GRIP if spec.load == "kettlebell" else SHOULDER_HALF_WIDTH
-    sk = build_skeleton(angles, spec.shape, arms_forward=spec.kind == "squat", grip_half_width=grip)
+    sk = build_skeleton(
+        angles,
+        spec.shape,
+        arms_forward=spec.kind == "squat",
+        grip_half_width=grip,
+        hands_on_floor=spec.is_forward_bend,
+    )
     return sk, angles
 
 

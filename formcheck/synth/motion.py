@@ -3,6 +3,8 @@
 In:  a `SynthSpec` (trajectory kind, reps, rep length, seed) and a time in seconds.
 Out: `JointAngles`: sagittal joint angles in degrees relative to standing neutral,
      positive = forward flexion. Reps start and end standing, with cosine easing.
+     The standing forward bend is scripted by its spec fields instead of `PEAKS`
+     (see `forward_bend_angles`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formcheck.synth.spec import SynthSpec
+from formcheck.synth.spec import FORWARD_BEND, SynthSpec
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,12 @@ PEAKS: dict[str, Peaks] = {
     ),
     "squat": Peaks(JointAngles(hip=100.0, lumbar=4.0, thoracic=2.0, knee=112.0, ankle=30.0)),
 }
+
+# Forward bend: the ankles plantarflex (shanks tilt back, hips move behind the heels) up to this
+# many degrees, in proportion to hip + lumbar + thoracic flexion up to FORWARD_BEND_FULL_DEG, so
+# the centre of mass stays over the feet; the default bottom (69 + 42 deg) gets all of it.
+FORWARD_BEND_ANKLE_DEG = -10.0
+FORWARD_BEND_FULL_DEG = 100.0
 
 # Share of one rep spent in each phase: setup, descent, bottom, ascent, lockout.
 PHASES: tuple[float, ...] = (0.1, 0.36, 0.1, 0.36, 0.08)
@@ -80,6 +88,8 @@ def joint_angles(
     spec: SynthSpec, t: float, variation: list[tuple[float, float]] | None = None
 ) -> JointAngles:
     """True joint angles at time t (seconds) of the clip described by spec."""
+    if spec.kind == FORWARD_BEND:
+        return forward_bend_angles(spec, t)
     variation = variation if variation is not None else rep_variation(spec)
     peaks = PEAKS[spec.kind]
     rep_t = t - spec.pad_seconds
@@ -98,4 +108,21 @@ def joint_angles(
         knee=p.knee * d,
         ankle=p.ankle * d,
         neck=p.neck * d,
+    )
+
+
+def forward_bend_angles(spec: SynthSpec, t: float) -> JointAngles:
+    """Standing forward bend at time t: knees straight, hip = bend_hip_deg * d and lumbar =
+    bend_lumbar_deg * d ** (1 / lumbar_lead) for the eased depth d; no per-rep variation."""
+    rep_t = t - spec.pad_seconds
+    rep = int(np.floor(rep_t / spec.rep_seconds))
+    if rep_t < 0 or rep >= spec.reps:
+        return JointAngles()
+    d = rep_depth(rep_t / spec.rep_seconds - rep)
+    hip = spec.bend_hip_deg * d
+    lumbar = spec.bend_lumbar_deg * d ** (1.0 / spec.lumbar_lead)
+    thoracic = spec.bend_thoracic_deg * d
+    bend = min(1.0, max(0.0, hip + lumbar + thoracic) / FORWARD_BEND_FULL_DEG)
+    return JointAngles(
+        hip=hip, lumbar=lumbar, thoracic=thoracic, ankle=FORWARD_BEND_ANKLE_DEG * bend
     )

@@ -39,6 +39,8 @@ SHOULDER_FROM_T1 = (0.045, -0.05)
 SHOULDER_HALF_WIDTH = 0.175
 UPPER_ARM = 0.30
 FOREARM = 0.26
+# Lowest wrist height (x k metres) that keeps the hand drawn below it (body.py) off the floor.
+WRIST_MIN_HEIGHT = 0.11
 
 
 def unit(angle_deg: float) -> np.ndarray:
@@ -82,11 +84,14 @@ def build_skeleton(
     shape: BodyShape,
     arms_forward: bool = False,
     grip_half_width: float = SHOULDER_HALF_WIDTH,
+    hands_on_floor: bool = False,
 ) -> Skeleton:
     """Place every joint for the given angles, feet planted, ankles at x = 0.
 
     Arms hang straight down to a grip `grip_half_width` (metres) either side of the midline,
-    or point forward when `arms_forward` (bodyweight squat).
+    or point forward when `arms_forward` (bodyweight squat). With `hands_on_floor` (the forward
+    bend), straight arms that would reach below WRIST_MIN_HEIGHT swing forward instead so the
+    hands rest just above the floor.
     """
     k = shape.height_m / REFERENCE_HEIGHT_M
     shank_deg = angles.ankle
@@ -135,7 +140,12 @@ def build_skeleton(
         else:
             reach = (UPPER_ARM + FOREARM) * k
             dz = sign * grip_half_width * k - z_sh
-            down = np.array([0.0, -np.sqrt(max(reach**2 - dz**2, 0.0)), dz]) / reach
+            drop = np.sqrt(max(reach**2 - dz**2, 0.0))
+            down = np.array([0.0, -drop, dz]) / reach
+            lowest = WRIST_MIN_HEIGHT * k
+            if hands_on_floor and sh[1] - drop < lowest:
+                dy = max(sh[1] - lowest, 0.0)
+                down = np.array([np.sqrt(drop**2 - min(dy, drop) ** 2), -dy, dz]) / reach
             elbow = sh + UPPER_ARM * k * down
             wrist = elbow + FOREARM * k * down
         j[f"elbow_{side}"] = elbow

@@ -15,7 +15,8 @@ REP_KINDS: tuple[str, ...] = ("hinge_flat", "hinge_round", "squat")
 HOLD_KINDS: tuple[str, ...] = ("plank", "side_plank")
 BIRD_DOG = "bird_dog"
 PALLOF_PRESS = "pallof_press"
-KINDS: tuple[str, ...] = REP_KINDS + HOLD_KINDS + (BIRD_DOG, PALLOF_PRESS)
+FORWARD_BEND = "forward_bend"
+KINDS: tuple[str, ...] = REP_KINDS + HOLD_KINDS + (BIRD_DOG, PALLOF_PRESS, FORWARD_BEND)
 LOADS: tuple[str, ...] = ("bar", "kettlebell", "none")
 BACKGROUNDS: tuple[str, ...] = ("studio", "plain", "noise")
 FACINGS: tuple[str, ...] = ("left", "right")
@@ -30,6 +31,13 @@ BIRD_DOG_MAX_REPS = 10
 # Spec fields only the Pallof press uses; left out of every other kind's `to_dict`. The Pallof
 # press also keeps `side` (the anchor's side) and `hold_top_s`.
 PALLOF_FIELDS: tuple[str, ...] = ("rotation_deg", "lean_deg")
+# Spec fields only the standing forward bend uses; left out of every other kind's `to_dict`.
+FORWARD_BEND_FIELDS: tuple[str, ...] = (
+    "bend_hip_deg",
+    "bend_lumbar_deg",
+    "bend_thoracic_deg",
+    "lumbar_lead",
+)
 # `side` when not given: the bird dog and side plank's default, and the Pallof press anchor's.
 DEFAULT_SIDE = "left"
 PALLOF_DEFAULT_SIDE = "right"
@@ -99,6 +107,14 @@ class SynthSpec:
     `rotation_deg` of trunk rotation (thorax relative to pelvis about the vertical, + = chest
     turned towards the anchor) and `lean_deg` of lateral lean (+ = towards the anchor) reached at
     full press. Load is unused.
+
+    Standing forward bend (`forward_bend`; "forward-bend" is accepted too), seen from the side
+    as the hinges are, reps timed as the hinges' (see `formcheck.synth.motion`): no load (`load`
+    is forced to "none"), knees straight, arms hanging. At the bottom of every rep the hips are
+    flexed `bend_hip_deg`, the lumbar spine `bend_lumbar_deg` and the thoracic spine
+    `bend_thoracic_deg` (exactly; `vary` and `seed` are unused). Over the bend, with d the eased
+    depth 0..1, hip = bend_hip_deg * d and lumbar = bend_lumbar_deg * d ** (1 / lumbar_lead):
+    `lumbar_lead` > 1 bends the lower back early and the hips late.
     """
 
     kind: str = "hinge_flat"
@@ -130,12 +146,18 @@ class SynthSpec:
     lumbar_ext_deg: float = 0.0
     rotation_deg: float = 0.0
     lean_deg: float = 0.0
+    bend_hip_deg: float = 69.0
+    bend_lumbar_deg: float = 42.0
+    bend_thoracic_deg: float = 0.0
+    lumbar_lead: float = 1.0
 
     def __post_init__(self) -> None:
         if isinstance(self.kind, str):
             self.kind = self.kind.replace("-", "_")
         if self.side is None:
             self.side = PALLOF_DEFAULT_SIDE if self.kind == PALLOF_PRESS else DEFAULT_SIDE
+        if self.kind == FORWARD_BEND:
+            self.load = "none"
         self.validate()
 
     def validate(self) -> None:
@@ -174,6 +196,10 @@ class SynthSpec:
             "lumbar_ext_deg": (self.lumbar_ext_deg, 0.0, 25.0),
             "rotation_deg": (self.rotation_deg, -30.0, 30.0),
             "lean_deg": (self.lean_deg, -20.0, 20.0),
+            "bend_hip_deg": (self.bend_hip_deg, 0.0, 110.0),
+            "bend_lumbar_deg": (self.bend_lumbar_deg, -10.0, 60.0),
+            "bend_thoracic_deg": (self.bend_thoracic_deg, 0.0, 30.0),
+            "lumbar_lead": (self.lumbar_lead, 0.3, 3.0),
         }
         if self.kind == BIRD_DOG:
             ranges["reps"] = (self.reps, 1, BIRD_DOG_MAX_REPS)
@@ -202,6 +228,10 @@ class SynthSpec:
     @property
     def is_pallof_press(self) -> bool:
         return self.kind == PALLOF_PRESS
+
+    @property
+    def is_forward_bend(self) -> bool:
+        return self.kind == FORWARD_BEND
 
     @property
     def hold_start_s(self) -> float:
@@ -244,6 +274,8 @@ class SynthSpec:
             dropped = BIRD_DOG_FIELDS + PALLOF_FIELDS
         else:
             dropped = HOLD_FIELDS + BIRD_DOG_FIELDS + PALLOF_FIELDS
+        if not self.is_forward_bend:
+            dropped += FORWARD_BEND_FIELDS
         for name in dropped:
             data.pop(name)
         return data
