@@ -59,7 +59,9 @@ def session_measures(report: dict) -> list[Measure]:
     elif ex == "side-plank":
         for h in report.get("holds") or []:
             if h.get("side"):
-                add("good_form_s", h["good_form_s"], "s", "Side plank: time in good form", h["side"])
+                add(
+                    "good_form_s", h["good_form_s"], "s", "Side plank: time in good form", h["side"]
+                )
     elif ex == "bird-dog":
         reps = report.get("reps") or []
         for side, v in _per_side(reps, "leg_elevation_deg").items():
