@@ -186,7 +186,7 @@ class LiveSession:
         self._camera_check(t, pose, image, yaw)
         completed = None
         if self.ready and self.coach is not None:
-            for c in self.coach.update(t, self._coach_frame(t, pose, angles)):
+            for c in self.coach.update(t, self._coach_frame(t, pose, angles, back, facing)):
                 level = cue_mod.SAFETY if c.urgent else cue_mod.SUMMARY
                 self.policy.offer(cue_mod.Cue(c.code, c.text, c.severity, level=level), t)
         elif self.ready:
@@ -204,14 +204,16 @@ class LiveSession:
             (self.coach.state_key, self.coach.state()) if self.coach is not None else None,
         )
 
-    def _coach_frame(self, t: float, pose: Pose | None, angles: FrameAngles) -> ExerciseFrame:
+    def _coach_frame(
+        self, t: float, pose: Pose | None, angles: FrameAngles, back, facing: int
+    ) -> ExerciseFrame:
         """The frame as an exercise coach reads it: landmarks, and the back outline for both
-        facings when the coach reads the back."""
+        facings when the coach reads the back (`back`, already traced for `facing`, is reused)."""
         if pose is None:
             return ExerciseFrame(t, angles=angles)
         backs = None
         if getattr(self.coach, "reads_back", False):
-            backs = {f: measure_back(pose, f, self.config.spine) for f in (1, -1)}
+            backs = {facing: back, -facing: measure_back(pose, -facing, self.config.spine)}
         return ExerciseFrame(t, pose.landmarks, backs, pose.world, angles)
 
     def _camera_check(self, t: float, pose: Pose | None, image: np.ndarray, yaw: float | None):

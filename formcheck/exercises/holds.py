@@ -171,6 +171,27 @@ def knee_bend(landmarks: np.ndarray | None) -> float:
     return abs(signed_bend(mid(lm, 23, 24), mid(lm, 25, 26), mid(lm, 27, 28)))
 
 
+def body_tilt(shoulder: np.ndarray, ankle: np.ndarray) -> float:
+    """The shoulder-ankle line's angle from horizontal in the picture (degrees, 0..90)."""
+    line = ankle - shoulder
+    return float(np.degrees(np.arctan2(abs(line[1]), abs(line[0]) + 1e-6)))
+
+
+def lying_straight(m: dict[str, np.ndarray], line: str, rules: dict) -> np.ndarray:
+    """Element-wise: the body-line measure `line` is known, the body lies within
+    `max_body_tilt_deg` of horizontal (`m["tilt"]`) and the knees are straight (`m["knees"]`
+    within `max_knee_bend_deg`: kneeling is getting in, not holding)."""
+    tilt, knees = m["tilt"], m["knees"]
+    with np.errstate(invalid="ignore"):
+        straight = ~(np.isfinite(knees) & (knees > rules["max_knee_bend_deg"]))
+        return (
+            np.isfinite(m[line])
+            & np.isfinite(tilt)
+            & (tilt <= rules["max_body_tilt_deg"])
+            & straight
+        )
+
+
 def _r(v: float | None) -> float | None:
     return None if v is None or not np.isfinite(v) else round(float(v), 1)
 

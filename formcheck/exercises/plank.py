@@ -25,7 +25,9 @@ from .holds import (
     Fault,
     HoldSpec,
     Peak,
+    body_tilt,
     knee_bend,
+    lying_straight,
     mid,
     register_hold,
     signed_bend,
@@ -61,9 +63,7 @@ def frame_measures(landmarks: np.ndarray | None) -> tuple[float, float, float]:
     ear = mid(lm, 7, 8)
     sag = signed_bend(shoulder, hip, ankle)
     head = signed_bend(ear, shoulder, hip)
-    line = ankle - shoulder
-    tilt = float(np.degrees(np.arctan2(abs(line[1]), abs(line[0]) + 1e-6)))
-    return sag, head, tilt
+    return sag, head, body_tilt(shoulder, ankle)
 
 
 def _measure(landmarks: np.ndarray | None) -> dict[str, float]:
@@ -73,12 +73,7 @@ def _measure(landmarks: np.ndarray | None) -> dict[str, float]:
 
 def _in_position(m: dict[str, np.ndarray], rules: dict) -> np.ndarray:
     """Shoulders to ankles near horizontal, knees straight (kneeling is getting in)."""
-    sag, tilt, knees = m["hip_sag_deg"], m["tilt"], m["knees"]
-    with np.errstate(invalid="ignore"):
-        straight = ~(np.isfinite(knees) & (knees > rules["max_knee_bend_deg"]))
-        return (
-            np.isfinite(sag) & np.isfinite(tilt) & (tilt <= rules["max_body_tilt_deg"]) & straight
-        )
+    return lying_straight(m, "hip_sag_deg", rules)
 
 
 SPEC = HoldSpec(

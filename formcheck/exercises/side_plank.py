@@ -25,7 +25,9 @@ from .holds import (
     Fault,
     HoldSpec,
     Peak,
+    body_tilt,
     knee_bend,
+    lying_straight,
     mid,
     register_hold,
     signed_bend,
@@ -59,26 +61,19 @@ def _measure(landmarks: np.ndarray | None) -> dict[str, float]:
         return {"hip_drop_deg": nan, "tilt": nan, "knees": nan, "left_lower_px": nan}
     lm = landmarks
     shoulder, hip, ankle = mid(lm, 11, 12), mid(lm, 23, 24), mid(lm, 27, 28)
-    line = ankle - shoulder
     return {
         "hip_drop_deg": signed_bend(shoulder, hip, ankle),
-        "tilt": float(np.degrees(np.arctan2(abs(line[1]), abs(line[0]) + 1e-6))),
+        "tilt": body_tilt(shoulder, ankle),
         "knees": knee_bend(lm),
         "left_lower_px": float(lm[list(LEFT), 1].mean() - lm[list(RIGHT), 1].mean()),
     }
 
 
 def _in_position(m: dict[str, np.ndarray], rules: dict) -> np.ndarray:
-    drop, tilt, knees = m["hip_drop_deg"], m["tilt"], m["knees"]
+    """Lying straight (see `holds.lying_straight`) with the hips off the floor."""
     with np.errstate(invalid="ignore"):
-        straight = ~(np.isfinite(knees) & (knees > rules["max_knee_bend_deg"]))
-        return (
-            np.isfinite(drop)
-            & np.isfinite(tilt)
-            & (tilt <= rules["max_body_tilt_deg"])
-            & (drop < rules["max_position_drop_deg"])
-            & straight
-        )
+        lifted = m["hip_drop_deg"] < rules["max_position_drop_deg"]
+    return lying_straight(m, "hip_drop_deg", rules) & lifted
 
 
 def _side(m: dict[str, np.ndarray]) -> str | None:

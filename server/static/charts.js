@@ -125,6 +125,30 @@ function coloredRuns(frames, key) {
   return runs;
 }
 
+/** [t, value] runs of consecutive frames where `key` has a value (gaps split the line). */
+function valueRuns(frames, key) {
+  let run = [];
+  const runs = [run];
+  for (const frame of frames) {
+    if (frame[key] == null) {
+      if (run.length) runs.push((run = []));
+      continue;
+    }
+    run.push([frame.t, frame[key]]);
+  }
+  return runs;
+}
+
+/** Clicking a time chart seeks to the time under the pointer. */
+function seekOnClick(root, W, pad, duration, onSeek) {
+  root.style.cursor = "crosshair";
+  root.addEventListener("click", (event) => {
+    const rect = root.getBoundingClientRect();
+    const sx = ((event.clientX - rect.left) / rect.width) * W;
+    onSeek(Math.max(0, Math.min(duration, ((sx - pad.l) / (W - pad.l - pad.r)) * duration)), false);
+  });
+}
+
 function polylinePoints(points, x, y) {
   return points.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(" ");
 }
@@ -189,16 +213,7 @@ export function buildTimeChart(container, report, onSeek) {
   }
   root.append(axis);
 
-  let hipRun = [];
-  const hipRuns = [hipRun];
-  for (const frame of frames) {
-    if (frame.hip_flexion_deg == null) {
-      if (hipRun.length) hipRuns.push((hipRun = []));
-      continue;
-    }
-    hipRun.push([frame.t, frame.hip_flexion_deg]);
-  }
-  for (const run of hipRuns) {
+  for (const run of valueRuns(frames, "hip_flexion_deg")) {
     if (run.length > 1) {
       root.append(svg("polyline", { points: polylinePoints(run, x, yHip), fill: "none", stroke: COLORS.hip, "stroke-width": 2.2, "stroke-linejoin": "round" }));
     }
@@ -212,12 +227,7 @@ export function buildTimeChart(container, report, onSeek) {
   const hipDot = svg("circle", { r: 4, fill: COLORS.hip, stroke: "#0e1116", "stroke-width": 1.5 });
   const lumDot = svg("circle", { r: 4, fill: "#fff", stroke: "#0e1116", "stroke-width": 1.5 });
   root.append(playhead, hipDot, lumDot);
-  root.style.cursor = "crosshair";
-  root.addEventListener("click", (event) => {
-    const rect = root.getBoundingClientRect();
-    const sx = ((event.clientX - rect.left) / rect.width) * W;
-    onSeek(Math.max(0, Math.min(duration, ((sx - pad.l) / (W - pad.l - pad.r)) * duration)), false);
-  });
+  seekOnClick(root, W, pad, duration, onSeek);
   container.replaceChildren(root);
   return {
     setTime(t, frame) {
@@ -362,16 +372,7 @@ export function buildMeasureChart(container, report, keys, labels, onSeek) {
     }
     axis.append(svg("text", { x: pad.l, y: top - 7, style: "fill:#c9d2de;font-weight:600" }, document.createTextNode(labels[k])));
     root.append(svg("rect", { x: pad.l, y: top, width: W - pad.l - pad.r, height: panelH, fill: "none", stroke: "#2a323d" }));
-    let run = [];
-    const runs = [run];
-    for (const frame of report.frames) {
-      if (frame[key] == null) {
-        if (run.length) runs.push((run = []));
-        continue;
-      }
-      run.push([frame.t, frame[key]]);
-    }
-    for (const points of runs) {
+    for (const points of valueRuns(report.frames, key)) {
       if (points.length > 1) {
         root.append(svg("polyline", { points: polylinePoints(points, x, y), fill: "none", stroke: REP_COLORS[k], "stroke-width": 2.2, "stroke-linejoin": "round" }));
       }
@@ -385,12 +386,7 @@ export function buildMeasureChart(container, report, keys, labels, onSeek) {
   root.append(axis);
   const playhead = svg("line", { y1: pad.t, y2: H - pad.b, stroke: "#fff", "stroke-width": 1.5, opacity: 0.85 });
   root.append(playhead, ...dots.map(([dot]) => dot));
-  root.style.cursor = "crosshair";
-  root.addEventListener("click", (event) => {
-    const rect = root.getBoundingClientRect();
-    const sx = ((event.clientX - rect.left) / rect.width) * W;
-    onSeek(Math.max(0, Math.min(duration, ((sx - pad.l) / (W - pad.l - pad.r)) * duration)), false);
-  });
+  seekOnClick(root, W, pad, duration, onSeek);
   container.replaceChildren(root);
   return {
     setTime(t, frame) {
