@@ -111,7 +111,7 @@ SIDE_PLANK = register_hold(
     CUES,
     name="side-plank",
     label="Side plank",
-    # A body lying on its side reads 55-65 deg of yaw when filmed from the front (the view
+    # A body lying on its side reads 53-63 deg of yaw when filmed from the front (the view
     # stage measures shoulder breadth against an upright trunk), so oblique is accepted too.
     views=("front", "oblique"),
     preferred_view="front",
