@@ -3,8 +3,9 @@
 In:  a report dict (`formcheck.report/1`).
 Out: `Measure`s (name, side, value, unit, label): per exercise the figure a coach follows —
      the hinge screen's hip share, plank and side-plank time in good form (per side), bird-dog
-     reach per side, Pallof-press trunk rotation, the lifts' rounding rate; and `asymmetry`,
-     which left/right pairs differ by more than 10 deg or 15%.
+     reach per side, Pallof-press trunk rotation, 90/90 hip rotation and fire-hydrant hip
+     abduction per side, frog-squat abduction and butt wink, the lifts' rounding rate; and
+     `asymmetry`, which left/right pairs differ by more than 10 deg or 15%.
 """
 
 from __future__ import annotations
@@ -70,6 +71,18 @@ def session_measures(report: dict) -> list[Measure]:
         v = [r["max_trunk_rotation_deg"] for r in report.get("reps") or []]
         add("max_trunk_rotation_deg", max((x for x in v if x is not None), default=None), "deg",
             "Pallof press: largest trunk rotation")  # fmt: skip
+    elif ex == "90-90":
+        for key, what in (("hip_external_rotation_deg", "external"),
+                          ("hip_internal_rotation_deg", "internal")):  # fmt: skip
+            for side, v in (s.get(key) or {}).items():
+                add(key, v, "deg", f"90/90: hip {what} rotation", side)
+    elif ex == "fire-hydrant":
+        for side, v in (s.get("hip_abduction_deg") or {}).items():
+            add("hip_abduction_deg", v, "deg", "Fire hydrant: hip abduction at the top", side)
+    elif ex == "frog-squat":
+        add("hip_abduction_deg", s.get("hip_abduction_deg"), "deg", "Frog squat: hip abduction")
+        add("lumbar_flexion_change_deg", s.get("lumbar_flexion_change_deg"), "deg",
+            "Frog squat: lower back tucking under at the bottom")  # fmt: skip
     elif ex in LIFTS and s.get("judged_reps"):
         add("rounding_rate", s["rounded_reps"] / s["judged_reps"], "share",
             f"Reps with a rounded back ({ex})")  # fmt: skip

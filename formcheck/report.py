@@ -279,8 +279,8 @@ def add_sided_reps(report: dict, result) -> None:
     s["reps_by_side"] = result.reps_by_side()
     findings = [f for r in result.reps for f in r.findings]
     s["form"] = "not_judged" if not result.reps else ("broke" if findings else "good")
-    by_side = s["reps_by_side"]
-    msgs = [f"{len(result.reps)} rep(s): {by_side['left']} left, {by_side['right']} right."]
+    s.update(result.totals)
+    msgs = [result.count_words()]
     if not result.reps:
         msgs = ["No rep found: film the whole movement, from the start position and back."]
     msgs += [f.message for f in findings]
@@ -309,10 +309,8 @@ def human_summary(name: str, report: dict) -> str:
     if s.get("reps_by_side") is not None:
         form = {"good": "form good", "broke": "form broke"}.get(s["form"], "form not judged")
         by = s["reps_by_side"]
-        lines = [
-            f"{name}: {s['exercise']}, {s['rep_count']} rep(s) ({by['left']} left, "
-            f"{by['right']} right), {view}, {form}"
-        ]
+        sides = f" ({by['left']} left, {by['right']} right)" if any(by.values()) else ""
+        lines = [f"{name}: {s['exercise']}, {s['rep_count']} rep(s){sides}, {view}, {form}"]
         return "\n".join([*lines, *(f"  {m}" for m in s["messages"])])
     if "holds" in report:
         form = {"good": "form good", "broke": "form broke"}.get(s["form"], "form not judged")

@@ -5,7 +5,9 @@ measures and rules.
 Lifts (`lifts`): deadlift, Romanian deadlift, good morning, pick-up, squat.
 Holds: plank (`plank`), side plank (`side_plank`), on the shared hold machinery (`holds`).
 Sided reps: bird dog (`bird_dog`), Pallof press (`pallof_press`), on the shared machinery of
-`sided`. The hip-hinge screen: forward bend and hinge test (`screen`).
+`sided`. The hip-hinge screen: forward bend and hinge test (`screen`). Hip-mobility drills, on
+the same machinery: 90/90 hip switch (`ninety_ninety`), frog squat (`frog_squat`), fire hydrant
+(`fire_hydrant`).
 
 Exercises from elsewhere: modules named in the environment variable FORMCHECK_EXERCISES
 (comma-separated, importable) and entry points of the group "formcheck.exercises" are imported
@@ -30,6 +32,9 @@ from . import bird_dog, pallof_press
 
 # isort: split
 from . import screen
+
+# isort: split
+from . import fire_hydrant, frog_squat, ninety_ninety
 from .registry import (
     AUTO,
     Exercise,
@@ -45,6 +50,9 @@ from .registry import (
 
 __all__ = [
     "bird_dog",
+    "fire_hydrant",
+    "frog_squat",
+    "ninety_ninety",
     "AUTO",
     "Exercise",
     "catalogue",

@@ -225,7 +225,7 @@ def _bend_words(rep: SidedRep, _counts: dict[str, int]) -> str:
 def _register(test: str, label: str, hint: str):
     def summarise(result: SidedResult, m, times, rules) -> ScreenResult:
         screen = screen_of(test, result, m, times, rules)
-        return ScreenResult(result.measures, result.reps, result.side_word, screen)
+        return ScreenResult(result.measures, result.reps, result.side_word, screen=screen)
 
     spec = RepSpec(
         measure=_measure,
@@ -240,6 +240,7 @@ def _register(test: str, label: str, hint: str):
         cues=CUES,
         summarise=summarise,
         rep_words=_bend_words,
+        nouns="bends",
     )
     return register_sided(
         spec,

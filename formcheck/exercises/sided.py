@@ -61,9 +61,19 @@ class SidedResult:
     reps: list[SidedRep]
     # What a rep's side names, for the report's sentences ("leg": the leg raised).
     side_word: str = "side"
+    # The clip's own figures, named for the measure, for the report's summary (e.g.
+    # `hip_abduction_deg: {"left": 41.0, "right": 35.5}`).
+    totals: dict = field(default_factory=dict)
 
     def reps_by_side(self) -> dict[str, int]:
         return {s: sum(r.side == s for r in self.reps) for s in SIDES}
+
+    def count_words(self, noun: str = "rep(s)") -> str:
+        """"3 rep(s): 2 left, 1 right.", or "3 rep(s)." when reps have no side."""
+        by = self.reps_by_side()
+        if not any(by.values()):
+            return f"{len(self.reps)} {noun}."
+        return f"{len(self.reps)} {noun}: {by['left']} left, {by['right']} right."
 
 
 Judge = Callable[[int, Rep, dict[str, np.ndarray], np.ndarray, np.ndarray, dict], SidedRep]
@@ -95,6 +105,8 @@ class RepSpec:
     summarise: Callable[..., SidedResult] | None = None
     # Live: what is said when a rep ends without a finding (default: the count per side).
     rep_words: Callable[[SidedRep, dict[str, int]], str] | None = None
+    # What one rep is called when the set is summed up live ("3 bends: ...").
+    nouns: str = "reps"
 
 
 def finite_median(v: np.ndarray) -> float | None:
@@ -232,6 +244,8 @@ class RepStream:
         counts = self._by_side()
         if self.spec.rep_words is not None:
             return [RepCue("rep_summary", self.spec.rep_words(judged, counts), "info")]
+        if not any(counts.values()):
+            return [RepCue("rep_summary", f"Good rep — {len(self.reps)}", "info")]
         side = f", {judged.side} {self.spec.side_word}" if judged.side else ""
         return [
             RepCue(
@@ -244,10 +258,7 @@ class RepStream:
     def finish(self) -> list[RepCue]:
         if not self.reps:
             return []
-        counts = self._by_side()
-        text = f"{len(self.reps)} reps: {counts['left']} left, {counts['right']} right"
-        if self.spec.rep_words is not None:
-            text = f"{len(self.reps)} bends"
+        text = SidedResult({}, self.reps).count_words(self.spec.nouns).rstrip(".")
         return [RepCue("set_summary", text, "info")]
 
 

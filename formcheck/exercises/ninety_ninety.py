@@ -1,0 +1,248 @@
+"""90/90 hip switch (seated on the floor, one leg in front and one to the side, both knees bent
+about 90 deg; the knees swing over to the other side and back; filmed from the front): hip
+external rotation of the front leg and internal rotation of the back leg, per side, the trunk's
+lean, and the switches counted as reps.
+
+In:  the clip's frames (`ExerciseFrame`: world landmarks in metres, landmarks in pixels), their
+     times, the entry's rules.
+Out: `SidedResult` (see `sided`): per-frame `hip_external_rotation_deg` (the front leg),
+     `hip_internal_rotation_deg` (the back leg), `trunk_lean_deg` and `switch`; the reps (one
+     per switch; side = the leg in front after it; both rotations and the lean in the position
+     reached, findings); the clip's `hip_external_rotation_deg` and `hip_internal_rotation_deg`
+     per side (median over every position held, the first included). Live: `stream`.
+
+Rotation is read in three dimensions from MediaPipe's world landmarks (the camera sees the
+shins across and behind the body in depth). The pelvis frame is the hip line and the trunk's
+up direction (hip centre -> shoulder centre, made square to the hip line). For a thigh u (hip ->
+knee), the shin at zero rotation points the pelvis's "down" made square to u; the hip's
+rotation is the angle about u from there to the actual shin (knee -> ankle, square to u),
+external when it turns the foot towards the body's midline for a thigh pointing forward
+(the seated goniometry of hip rotation). Norms for hip rotation with the hip flexed (adults,
+goniometer): internal about 30-40 deg, external about 40-60 deg (AAOS: IR 35, ER 45; Roach &
+Miles 1991, Phys Ther 71:656, n = 1683). The leg in front is the one whose thigh points more
+forward; a switch is the difference of the thighs' forwardness passing through zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..reps import Rep
+from .registry import ExerciseFrame
+from .sided import (
+    REP_RULES,
+    SIDES,
+    RepSpec,
+    SidedFinding,
+    SidedRep,
+    SidedResult,
+    finite_median,
+    register_sided,
+)
+
+RULES = {
+    **REP_RULES,
+    "min_external_deg": 40.0,  # the front leg's ER under this: below the usual range
+    "min_internal_deg": 30.0,  # the back leg's IR under this: below the usual range
+    "max_lean_back_deg": 25.0,  # leaning back more than this props the range up
+    "position_s": 2.0,  # a rep's position: the held frames up to this long after it
+}
+FINDINGS = {
+    "low_external": "the front hip turned out less than usual (external rotation under 40 deg)",
+    "low_internal": "the back hip turned in less than usual (internal rotation under 30 deg)",
+    "lean_back": "the trunk leaned far back to reach the position",
+}
+CUES = {
+    "low_external": "Let the front knee sink towards the floor",
+    "low_internal": "Let the back knee drop — turn the back hip in",
+    "lean_back": "Sit tall — chest up over your hips",
+}
+SEVERITY = {"low_external": "low", "low_internal": "low"}
+MEASURES = ("hip_external_rotation_deg", "hip_internal_rotation_deg", "trunk_lean_deg", "switch")
+HIP = {"left": 23, "right": 24}
+KNEE = {"left": 25, "right": 26}
+ANKLE = {"left": 27, "right": 28}
+# Right-hand rotation about the thigh axis that is external, per side.
+ER_SIGN = {"left": 1.0, "right": -1.0}
+_NAMES = ("rot_left", "rot_right", "fwd_left", "fwd_right", "lean")
+
+
+def _unit(v: np.ndarray) -> np.ndarray | None:
+    n = float(np.linalg.norm(v))
+    return None if n < 1e-6 else v / n
+
+
+def _square(v: np.ndarray, axis: np.ndarray) -> np.ndarray | None:
+    """`v` made square to the unit `axis`, as a unit vector (None when parallel)."""
+    return _unit(v - (v @ axis) * axis)
+
+
+def hip_rotation(w: np.ndarray, side: str, down: np.ndarray) -> float:
+    """One hip's rotation in degrees, + external (see the module docstring); NaN if degenerate."""
+    u = _unit(w[KNEE[side]] - w[HIP[side]])
+    if u is None:
+        return float("nan")
+    neutral, shin = _square(down, u), _square(w[ANKLE[side]] - w[KNEE[side]], u)
+    if neutral is None or shin is None:
+        return float("nan")
+    angle = np.degrees(np.arctan2(np.cross(neutral, shin) @ u, neutral @ shin))
+    return float(ER_SIGN[side] * angle)
+
+
+def frame_measures(frame: ExerciseFrame) -> dict[str, float]:
+    """One frame: each hip's rotation (+ external), each thigh's forwardness (its share along
+    the pelvis's forward direction) and the trunk's lean back from vertical; NaN where unseen."""
+    out = dict.fromkeys(_NAMES, float("nan"))
+    if frame.world is None:
+        return out
+    w = np.asarray(frame.world, dtype=float)
+    left = _unit(w[HIP["left"]] - w[HIP["right"]])
+    trunk = w[[11, 12]].mean(0) - w[[23, 24]].mean(0)
+    if left is None or _unit(trunk) is None:
+        return out
+    up = _square(trunk, left)
+    if up is None:
+        return out
+    forward = np.cross(up, left)
+    for s in SIDES:
+        out[f"rot_{s}"] = hip_rotation(w, s, -up)
+        thigh = _unit(w[KNEE[s]] - w[HIP[s]])
+        out[f"fwd_{s}"] = float("nan") if thigh is None else float(thigh @ forward)
+    # World y points down and z away from the camera the lifter faces: + = leaning back.
+    out["lean"] = float(np.degrees(np.arctan2(trunk[2], -trunk[1])))
+    return out
+
+
+def _front(m: dict[str, np.ndarray]) -> np.ndarray:
+    return m["fwd_left"] - m["fwd_right"]
+
+
+def held_front(m: dict[str, np.ndarray]) -> dict[str, float]:
+    """How far apart the thighs' forwardness is in a held position (75th percentile)."""
+    q = np.abs(_front(m))
+    q = q[np.isfinite(q)]
+    return {"front_held": float(np.percentile(q, 75)) if q.size else float("nan")}
+
+
+def switch_of(m: dict[str, np.ndarray], rules: dict) -> np.ndarray:
+    """0 in a held position, 1 halfway through a switch (both thighs equally forward)."""
+    ref = np.where(m["front_held"] > 0.05, m["front_held"], np.nan)
+    return np.clip(1.0 - np.abs(_front(m)) / ref, -0.5, 1.5)
+
+
+def position(m: dict[str, np.ndarray], sel: np.ndarray) -> dict[str, float | None]:
+    """The leg in front over the frames `sel` and both rotations and the lean there."""
+    q = finite_median(_front(m)[sel])
+    if q is None:
+        return {"side": None, "er": None, "ir": None, "lean": None}
+    front = "left" if q > 0 else "right"
+    back = "right" if front == "left" else "left"
+    ir = finite_median(m[f"rot_{back}"][sel])
+    return {
+        "side": front,
+        "er": finite_median(m[f"rot_{front}"][sel]),
+        "ir": None if ir is None else -ir,
+        "lean": finite_median(m["lean"][sel]),
+    }
+
+
+def judge_rep(
+    index: int,
+    rep: Rep,
+    m: dict[str, np.ndarray],
+    times: np.ndarray,
+    rest: np.ndarray,
+    rules: dict,
+) -> SidedRep:
+    """A switch: the position it reached (the held frames after its midpoint, up to
+    `position_s` past its end), the rotations and lean there, and findings."""
+    s = m["signal"]
+    after = (times > rep.bottom_s) & (times <= rep.end_s + rules["position_s"])
+    held = after & np.isfinite(s) & (s < rules["enter"])
+    pos = position(m, held)
+    measures = {
+        "hip_external_rotation_deg": pos["er"],
+        "hip_internal_rotation_deg": pos["ir"],
+        "trunk_lean_deg": pos["lean"],
+    }
+    checks = (
+        ("low_external", pos["er"] is not None and pos["er"] < rules["min_external_deg"]),
+        ("low_internal", pos["ir"] is not None and pos["ir"] < rules["min_internal_deg"]),
+        ("lean_back", pos["lean"] is not None and pos["lean"] > rules["max_lean_back_deg"]),
+    )
+    front = pos["side"]
+    findings = [
+        SidedFinding(
+            code,
+            SEVERITY.get(code, "medium"),
+            rep.start_s,
+            rep.end_s,
+            f"Switch {index} ({front} leg in front): {FINDINGS[code]}.",
+        )
+        for code, hit in checks
+        if hit
+    ]
+    return SidedRep(index, rep.start_s, rep.end_s, front, measures, findings)
+
+
+def summarise(result: SidedResult, m, times, rules) -> SidedResult:
+    """Each side's rotations over every held position (before the first switch too)."""
+    held = np.isfinite(m["signal"]) & (m["signal"] < rules["lockout"])
+    q = _front(m)
+    er: dict[str, float | None] = {}
+    ir: dict[str, float | None] = {}
+    for s, sign in (("left", 1.0), ("right", -1.0)):
+        front = held & (sign * q > 0)
+        v = finite_median(m[f"rot_{s}"][front])
+        er[s] = None if v is None else round(v, 1)
+        v = finite_median(m[f"rot_{s}"][held & (sign * q < 0)])
+        ir[s] = None if v is None else round(-v, 1)
+    result.totals = {"hip_external_rotation_deg": er, "hip_internal_rotation_deg": ir}
+    return result
+
+
+def _report(m: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    left_front = _front(m) > 0
+    return {
+        "hip_external_rotation_deg": np.where(left_front, m["rot_left"], m["rot_right"]),
+        "hip_internal_rotation_deg": -np.where(left_front, m["rot_right"], m["rot_left"]),
+        "trunk_lean_deg": m["lean"],
+        "switch": m["signal"],
+    }
+
+
+def _switch_words(rep: SidedRep, counts: dict[str, int]) -> str:
+    er = rep.measures.get("hip_external_rotation_deg")
+    ir = rep.measures.get("hip_internal_rotation_deg")
+    if er is None or ir is None:
+        return f"Switch {rep.index}"
+    return f"Switch {rep.index}: out {er:.0f}, in {ir:.0f} degrees"
+
+
+SPEC = RepSpec(
+    measure=frame_measures,
+    signal=switch_of,
+    judge=judge_rep,
+    report=_report,
+    cues=CUES,
+    side_word="leg in front",
+    references=held_front,
+    summarise=summarise,
+    rep_words=_switch_words,
+    nouns="switches",
+)
+
+
+NINETY_NINETY = register_sided(
+    SPEC,
+    RULES,
+    name="90-90",
+    label="90/90 hip switch",
+    views=("front",),
+    preferred_view="front",
+    film_hint="Film from the front at hip height, seated on the floor, with both knees and feet "
+    "in view.",
+    measures=MEASURES,
+    findings=FINDINGS,
+)
+analyse, stream = NINETY_NINETY.analyse, NINETY_NINETY.stream
