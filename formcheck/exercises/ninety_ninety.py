@@ -63,7 +63,7 @@ HIP = {"left": 23, "right": 24}
 KNEE = {"left": 25, "right": 26}
 ANKLE = {"left": 27, "right": 28}
 # Right-hand rotation about the thigh axis that is external, per side.
-ER_SIGN = {"left": 1.0, "right": -1.0}
+ER_SIGN = {"left": -1.0, "right": 1.0}
 _NAMES = ("rot_left", "rot_right", "fwd_left", "fwd_right", "lean")
 
 
@@ -103,7 +103,7 @@ def frame_measures(frame: ExerciseFrame) -> dict[str, float]:
     up = _square(trunk, left)
     if up is None:
         return out
-    forward = np.cross(up, left)
+    forward = np.cross(left, up)
     for s in SIDES:
         out[f"rot_{s}"] = hip_rotation(w, s, -up)
         thigh = _unit(w[KNEE[s]] - w[HIP[s]])

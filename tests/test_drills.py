@@ -1,0 +1,114 @@
+"""Hip-mobility drills' geometry on hand-built landmarks: 90/90 hip rotation, fire-hydrant
+abduction and roll, frog-squat abduction and knee spread (renders and MediaPipe are in
+test_drills_render.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from formcheck.exercises import fire_hydrant, frog_squat, ninety_ninety
+from formcheck.exercises.registry import ExerciseFrame
+
+
+def _rot(axis: np.ndarray, deg: float) -> np.ndarray:
+    a = axis / np.linalg.norm(axis)
+    k = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
+    r = np.radians(deg)
+    return np.eye(3) + np.sin(r) * k + (1 - np.cos(r)) * k @ k
+
+
+# MediaPipe world axes: x to the picture's right, y down, z away from the camera. A lifter
+# facing the camera: their left is +x, up is -y, forward is -z.
+LEFT, UP, FORWARD = np.array([1.0, 0, 0]), np.array([0, -1.0, 0]), np.array([0, 0, -1.0])
+
+
+def _seated(rot_left: float, rot_right: float) -> np.ndarray:
+    """World landmarks of a seated body, both thighs straight forward, knees at 90 deg, each hip
+    turned by its angle (+ external: the foot towards the midline)."""
+    w = np.zeros((33, 3))
+    w[23], w[24] = 0.1 * LEFT, -0.1 * LEFT
+    w[11], w[12] = w[23] + 0.5 * UP, w[24] + 0.5 * UP
+    for hip, knee, ankle, rot, medial in (
+        (23, 25, 27, rot_left, -LEFT),
+        (24, 26, 28, rot_right, LEFT),
+    ):
+        w[knee] = w[hip] + 0.45 * FORWARD
+        # External rotation turns the shin from straight down towards the midline.
+        r = np.radians(rot)
+        w[ankle] = w[knee] + 0.4 * (np.cos(r) * -UP + np.sin(r) * medial)
+    return w
+
+
+@pytest.mark.parametrize("left,right", [(0.0, 0.0), (45.0, 30.0), (-35.0, 60.0), (90.0, -20.0)])
+def test_ninety_ninety_hip_rotation_is_external_towards_the_midline(left, right) -> None:
+    m = ninety_ninety.frame_measures(ExerciseFrame(0.0, world=_seated(left, right)))
+    assert m["rot_left"] == pytest.approx(left, abs=1e-6)
+    assert m["rot_right"] == pytest.approx(right, abs=1e-6)
+    assert m["lean"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_ninety_ninety_front_leg_and_switch_signal() -> None:
+    w = _seated(45.0, 0.0)
+    # The right thigh swung out to the side: the left leg is in front.
+    w[26] = w[24] - 0.45 * LEFT
+    w[28] = w[26] + 0.4 * -FORWARD
+    m = ninety_ninety.frame_measures(ExerciseFrame(0.0, world=w))
+    assert m["fwd_left"] == pytest.approx(1.0) and m["fwd_right"] == pytest.approx(0.0, abs=1e-9)
+    arrays = {k: np.array([v, v]) for k, v in m.items()}
+    arrays.update(ninety_ninety.held_front(arrays))
+    assert ninety_ninety.switch_of(arrays, ninety_ninety.RULES) == pytest.approx([0.0, 0.0])
+    pos = ninety_ninety.position(arrays, np.array([True, True]))
+    assert pos["side"] == "left" and pos["er"] == pytest.approx(45.0)
+    # The back (right) leg's shin points backwards from a thigh out to the side: 90 deg of
+    # internal rotation by this definition.
+    assert pos["ir"] == pytest.approx(90.0)
+
+
+def test_ninety_ninety_without_world_landmarks_is_unmeasured() -> None:
+    m = ninety_ninety.frame_measures(ExerciseFrame(0.0))
+    assert all(np.isnan(v) for v in m.values())
+
+
+def _quadruped(abd_left: float, abd_right: float, roll: float = 0.0) -> np.ndarray:
+    """Picture landmarks seen from behind: the lifter's left on the picture's left; hips 100 px
+    apart rolled by `roll` (+ left side up), thighs 150 px long hanging down, abducted."""
+    p = np.zeros((33, 3))
+    r = np.radians(roll)
+    across = np.array([np.cos(r), np.sin(r)])  # left -> right, + roll lifts the left
+    centre = np.array([320.0, 200.0])
+    p[23, :2], p[24, :2] = centre - 50 * across, centre + 50 * across
+    p[11, :2], p[12, :2] = p[23, :2] + [0, -20], p[24, :2] + [0, -20]
+    for hip, knee, a, sign in ((23, 25, abd_left, -1.0), (24, 26, abd_right, 1.0)):
+        t = np.radians(a)
+        p[knee, :2] = p[hip, :2] + 150 * np.array([sign * np.sin(t), np.cos(t)])
+    return p
+
+
+def test_fire_hydrant_abduction_and_pelvis_roll_in_the_picture() -> None:
+    m = fire_hydrant.frame_measures(ExerciseFrame(0.0, landmarks=_quadruped(40.0, 2.0, 8.0)))
+    assert m["abd_left"] == pytest.approx(40.0, abs=1e-6)
+    assert m["abd_right"] == pytest.approx(2.0, abs=1e-6)
+    assert m["hip_roll"] == pytest.approx(8.0, abs=1e-6)
+    # Mirrored (filmed from the front: the lifter's left on the picture's right): the same.
+    mirrored = _quadruped(40.0, 2.0, 8.0)
+    mirrored[:, 0] = 640 - mirrored[:, 0]
+    m = fire_hydrant.frame_measures(ExerciseFrame(0.0, landmarks=mirrored))
+    assert m["abd_left"] == pytest.approx(40.0, abs=1e-6)
+    assert m["hip_roll"] == pytest.approx(8.0, abs=1e-6)
+
+
+def test_frog_squat_abduction_and_knee_spread() -> None:
+    w = np.zeros((33, 3))
+    w[23], w[24] = 0.1 * LEFT, -0.1 * LEFT
+    w[11], w[12] = w[23] + 0.5 * UP, w[24] + 0.5 * UP
+    for hip, knee, sign in ((23, 25, 1.0), (24, 26, -1.0)):
+        w[knee] = w[hip] + 0.45 * (_rot(UP, sign * 30.0) @ FORWARD)
+    # The picture: the same body seen from the front, 400 px per metre, y down.
+    px = np.zeros((33, 3))
+    px[:, 0], px[:, 1] = 320 + 400 * w[:, 0], 300 + 400 * w[:, 1]
+    m = frog_squat.frame_measures(ExerciseFrame(0.0, landmarks=px, world=w))
+    assert m["abduction"] == pytest.approx(30.0, abs=1e-6)
+    spread = (0.2 + 2 * 0.45 * np.sin(np.radians(30.0))) / 0.2
+    assert m["spread"] == pytest.approx(spread)
+    assert np.isnan(m["hip"])  # a front view does not show the bend
