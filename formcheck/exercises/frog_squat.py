@@ -13,7 +13,8 @@ Out: `SidedResult` (see `sided`): per-frame `depth`, `hip_flexion_deg`, `lumbar_
 
 `depth` is read the same from either view: how far the knees have come up to the hips'
 height in the picture, 1 - (knee y - hip y) / its standing value (0 standing, 1 thighs level,
-over 1 hips below the knees). `knee_spread_ratio` is the distance between the knees over the
+over 1 hips below the knees; a camera above hip height reads it low, so depth is judged by hip
+flexion, from the side only). `knee_spread_ratio` is the distance between the knees over the
 distance between the hips in the picture, read only where the hips are seen wide (a front
 view); `hip_abduction_deg` is each thigh's angle out of the pelvis's midplane from MediaPipe's
 world landmarks (mean of both sides). What a view cannot show is left out (None), not guessed.
@@ -38,13 +39,13 @@ from .sided import (
 
 RULES = {
     **REP_RULES,
-    "min_depth": 0.9,  # the knees this close to hip height at the bottom: thighs about level
+    "min_hip_flexion_deg": 90.0,  # less hip flexion at the bottom (side view): shallow
     "min_knee_spread": 2.0,  # knees less than this many hip widths apart: they caved in
     "max_wink_deg": 15.0,  # the lower back flexing more than this beyond standing at the bottom
     "frontal_hip_width": 0.3,  # hips seen at least this wide (x trunk length): a front view
 }
 FINDINGS = {
-    "shallow": "the squat stayed shallow: the thighs did not reach level",
+    "shallow": "the squat stayed shallow: the hips bent less than 90 deg",
     "knees_narrow": "the knees came in: push them wide apart",
     "butt_wink": "the lower back tucked under at the bottom",
 }
@@ -133,16 +134,17 @@ def judge_rep(
     lumbar = _at_bottom(m, "lumbar", bottom)
     wink = None if lumbar is None or lumbar_rest is None else lumbar - lumbar_rest
     spread = _at_bottom(m, "spread", bottom)
+    hip = _at_bottom(m, "hip", bottom)
     measures = {
         "depth": float(rep.peak_depth),
-        "hip_flexion_deg": _at_bottom(m, "hip", bottom),
+        "hip_flexion_deg": hip,
         "lumbar_flexion_change_deg": wink,
         "knee_spread_ratio": spread,
         "hip_abduction_deg": _at_bottom(m, "abduction", bottom),
         "bottom_hold_s": float(np.ptp(times[bottom])) if bottom.any() else 0.0,
     }
     checks = (
-        ("shallow", rep.peak_depth < rules["min_depth"]),
+        ("shallow", hip is not None and hip < rules["min_hip_flexion_deg"]),
         ("knees_narrow", spread is not None and spread < rules["min_knee_spread"]),
         ("butt_wink", wink is not None and wink > rules["max_wink_deg"]),
     )

@@ -11,8 +11,9 @@ Out: `SidedResult` (see `sided`): per-frame `hip_external_rotation_deg` (the fro
      reached, findings); the clip's `hip_external_rotation_deg` and `hip_internal_rotation_deg`
      per side (median over every position held, the first included). Live: `stream`.
 
-Rotation is read in three dimensions from MediaPipe's world landmarks (the camera sees the
-shins across and behind the body in depth). The pelvis frame is the hip line and the trunk's
+Rotation is read in three dimensions: the picture gives the legs' joints across and up, and
+their depth is rebuilt from the segments' lengths (see `rebuild`: MediaPipe's own depth lays
+a shin pointing at the camera flat, and read rotations 20-35 deg short on renders). The pelvis frame is the hip line and the trunk's
 up direction (hip centre -> shoulder centre, made square to the hip line). For a thigh u (hip ->
 knee), the shin at zero rotation points the pelvis's "down" made square to u; the hip's
 rotation is the angle about u from there to the actual shin (knee -> ankle, square to u),
@@ -64,6 +65,9 @@ KNEE = {"left": 25, "right": 26}
 ANKLE = {"left": 27, "right": 28}
 # Right-hand rotation about the thigh axis that is external, per side.
 ER_SIGN = {"left": -1.0, "right": 1.0}
+# Thigh and shin length over the trunk's (hip centre -> shoulder centre): 0.245 and 0.246 of
+# stature against 0.288 (Winter, Biomechanics and Motor Control of Human Movement, 2009).
+SEGMENT_TO_TRUNK = 0.85
 _NAMES = ("rot_left", "rot_right", "fwd_left", "fwd_right", "lean")
 
 
@@ -89,13 +93,55 @@ def hip_rotation(w: np.ndarray, side: str, down: np.ndarray) -> float:
     return float(ER_SIGN[side] * angle)
 
 
+def _thigh_depth_sign(w: np.ndarray, side: str) -> float:
+    """+1 when the knee is further from the camera than the hip (world z), else -1."""
+    return 1.0 if w[KNEE[side], 2] > w[HIP[side], 2] else -1.0
+
+
+def rebuild(landmarks: np.ndarray, world: np.ndarray) -> np.ndarray | None:
+    """Landmarks in three dimensions, in pixels: x, y from the picture, the legs' depth from
+    their segment lengths. MediaPipe's world landmarks lay a shin pointing at or away from the
+    camera nearly flat in the picture plane, so depth is rebuilt instead: each thigh and shin is
+    `SEGMENT_TO_TRUNK` trunk lengths long (the trunk, hip centre -> shoulder centre, is upright
+    and square to the camera here), and its depth is what the picture leaves of that length.
+    The direction in depth: a thigh's from the world landmarks (they get it right); a shin's from
+    the position, towards the camera for the front leg and away for the back leg."""
+    p = np.zeros((33, 3))
+    p[:, :2] = np.asarray(landmarks, dtype=float)[:, :2]
+    trunk = float(np.linalg.norm(p[[11, 12], :2].mean(0) - p[[23, 24], :2].mean(0)))
+    if trunk < 1.0:
+        return None
+    length = SEGMENT_TO_TRUNK * trunk
+    forward = {s: -_thigh_depth_sign(world, s) * _in_plane_share(p, s, length) for s in SIDES}
+    front = max(SIDES, key=lambda s: forward[s])
+    for s in SIDES:
+        shin_sign = -1.0 if s == front else 1.0
+        for a, b, sign in (
+            (HIP[s], KNEE[s], _thigh_depth_sign(world, s)),
+            (KNEE[s], ANKLE[s], shin_sign),
+        ):
+            flat = float(np.linalg.norm(p[b, :2] - p[a, :2]))
+            p[b, 2] = p[a, 2] + sign * np.sqrt(max(length**2 - flat**2, 0.0))
+    return p
+
+
+def _in_plane_share(p: np.ndarray, side: str, length: float) -> float:
+    """How much of a thigh's length lies in depth (0 in the picture plane .. 1 end-on)."""
+    flat = float(np.linalg.norm(p[KNEE[side], :2] - p[HIP[side], :2]))
+    return float(np.sqrt(max(1.0 - (flat / length) ** 2, 0.0)))
+
+
 def frame_measures(frame: ExerciseFrame) -> dict[str, float]:
     """One frame: each hip's rotation (+ external), each thigh's forwardness (its share along
-    the pelvis's forward direction) and the trunk's lean back from vertical; NaN where unseen."""
+    the pelvis's forward direction) and the trunk's lean back from vertical (world landmarks);
+    NaN where unseen."""
     out = dict.fromkeys(_NAMES, float("nan"))
     if frame.world is None:
         return out
-    w = np.asarray(frame.world, dtype=float)
+    world = np.asarray(frame.world, dtype=float)
+    w = world if frame.landmarks is None else rebuild(frame.landmarks, world)
+    if w is None:
+        return out
     left = _unit(w[HIP["left"]] - w[HIP["right"]])
     trunk = w[[11, 12]].mean(0) - w[[23, 24]].mean(0)
     if left is None or _unit(trunk) is None:
@@ -109,7 +155,8 @@ def frame_measures(frame: ExerciseFrame) -> dict[str, float]:
         thigh = _unit(w[KNEE[s]] - w[HIP[s]])
         out[f"fwd_{s}"] = float("nan") if thigh is None else float(thigh @ forward)
     # World y points down and z away from the camera the lifter faces: + = leaning back.
-    out["lean"] = float(np.degrees(np.arctan2(trunk[2], -trunk[1])))
+    t = world[[11, 12]].mean(0) - world[[23, 24]].mean(0)
+    out["lean"] = float(np.degrees(np.arctan2(t[2], -t[1])))
     return out
 
 

@@ -69,7 +69,7 @@ class SidedResult:
         return {s: sum(r.side == s for r in self.reps) for s in SIDES}
 
     def count_words(self, noun: str = "rep(s)") -> str:
-        """"3 rep(s): 2 left, 1 right.", or "3 rep(s)." when reps have no side."""
+        """The count, per side when reps have one: "3 rep(s): 2 left, 1 right." or "3 rep(s)."."""
         by = self.reps_by_side()
         if not any(by.values()):
             return f"{len(self.reps)} {noun}."

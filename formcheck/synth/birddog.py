@@ -212,6 +212,11 @@ class BirdDogScript:
         record["at_top"] = at_top
         return pose
 
+    def start_pose(self) -> BirdDogPose:
+        """The start position (hands and knees, nothing reaching) in world metres; the fire
+        hydrant (`formcheck.synth.hydrant`) starts from it."""
+        return self._build(0.0, self.reps[0].side[0], 0.0)
+
     def _build(self, reach: float, leg_side: str, ext: float) -> BirdDogPose:
         spec, k = self.spec, self.k
         arm_side = OTHER[leg_side]

@@ -19,8 +19,10 @@ from formcheck.synth.spec import (
     BODY_SHAPES,
     CLOTHING_COLOURS,
     FACINGS,
+    HYDRANT_VIEWS,
     KINDS,
     LOADS,
+    NINETY_ALIASES,
     SIDES,
     SynthSpec,
 )
@@ -28,8 +30,9 @@ from formcheck.synth.spec import (
 
 def _kind(value: str) -> str:
     """Kinds are spelt with underscores; hyphens are accepted too (side-plank, bird-dog,
-    pallof-press, forward-bend)."""
-    return value.replace("-", "_")
+    pallof-press, forward-bend, frog-squat)."""
+    value = value.replace("-", "_")
+    return NINETY_ALIASES.get(value, value)  # 90-90 / 90_90 -> ninety_ninety
 
 
 def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -49,7 +52,10 @@ def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         "trunk rotation and lateral lean per frame. "
         "--kind forward-bend (seen from the side): unloaded standing forward bend with straight "
         "knees and hanging arms, scripted by --bend-hip, --bend-lumbar, --bend-thoracic and "
-        "--lumbar-lead.",
+        "--lumbar-lead. "
+        "--kind frog-squat (side view; --yaw 90 = front view): bodyweight deep squat, feet wide "
+        "and turned out, knees out, hands together at the chest, scripted by --frog-depth, "
+        "--frog-abduction, --frog-wink and --hold-top (the pause at the bottom).",
     )
     p.add_argument("out", type=Path, help="output video (.mp4)")
     p.add_argument("--json", type=Path, default=None, help="write per-frame true angles here")
@@ -175,6 +181,83 @@ def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         help="lumbar flexion follows depth ** (1 / this) while the hip follows depth: > 1 = the "
         "lower back bends early, the hips late (0.3..3, default %(default)s)",
     )
+    frog = p.add_argument_group(
+        "frog squat (also --reps, --rep-seconds, --hold-top = pause at the bottom, --yaw 90 = "
+        "front view)"
+    )
+    frog.add_argument(
+        "--frog-depth",
+        type=float,
+        default=d.frog_depth_deg,
+        help="hip flexion at the bottom (deg, 20..140, default %(default)s)",
+    )
+    frog.add_argument(
+        "--frog-abduction",
+        type=float,
+        default=d.frog_abduction_deg,
+        help="hip abduction of each thigh at the bottom (deg, 0..60, default %(default)s)",
+    )
+    frog.add_argument(
+        "--frog-wink",
+        type=float,
+        default=d.frog_wink_deg,
+        help="fault: extra lumbar flexion at the bottom, ramping in over the last 30%% of the "
+        "depth (deg, 0..30, default %(default)s)",
+    )
+    hydrant = p.add_argument_group(
+        "fire hydrant, on hands and knees, filmed from behind (also --reps, --rep-seconds, "
+        "--hold-top, --side = the leg lifted in the first ceil(reps / 2) reps)"
+    )
+    hydrant.add_argument(
+        "--hydrant-view",
+        choices=HYDRANT_VIEWS,
+        default=d.hydrant_view,
+        help="camera behind the lifter (looking down 20 deg more than --pitch) or in front "
+        "(--yaw counted from it; default %(default)s)",
+    )
+    hydrant.add_argument(
+        "--hydrant-abduction",
+        type=float,
+        default=d.hydrant_abduction_deg,
+        help="thigh out from vertical at the top (deg, 0..80, default %(default)s)",
+    )
+    hydrant.add_argument(
+        "--hydrant-hike",
+        type=float,
+        default=d.hydrant_hike_deg,
+        help="fault: pelvis roll lifting the working hip at the top (deg, 0..30, default "
+        "%(default)s)",
+    )
+    hydrant.add_argument(
+        "--hydrant-lean",
+        type=float,
+        default=d.hydrant_lean_deg,
+        help="fault: shoulder-line roll away from the leg at the top (deg, 0..30, default "
+        "%(default)s)",
+    )
+    ninety = p.add_argument_group(
+        "90/90 hip switch (--kind 90-90 / ninety-ninety), sitting on the floor, filmed from the "
+        "front (--yaw 0 = front view); also --reps (switches, 1..10), --rep-seconds (one "
+        "switch), --hold-top (settled after each switch), --side = the leg in front at the start"
+    )
+    ninety.add_argument(
+        "--ninety-er",
+        type=float,
+        default=d.ninety_er_deg,
+        help="external rotation of the front hip (deg, 0..90, default %(default)s)",
+    )
+    ninety.add_argument(
+        "--ninety-ir",
+        type=float,
+        default=d.ninety_ir_deg,
+        help="internal rotation of the back hip (deg, 0..90, default %(default)s)",
+    )
+    ninety.add_argument(
+        "--ninety-lean",
+        type=float,
+        default=d.ninety_lean_deg,
+        help="trunk leaning back from vertical (deg, 0..30, default %(default)s)",
+    )
     p.set_defaults(func=run_synth)
     return p
 
@@ -214,6 +297,16 @@ def spec_from_args(args: argparse.Namespace) -> SynthSpec:
         bend_lumbar_deg=args.bend_lumbar,
         bend_thoracic_deg=args.bend_thoracic,
         lumbar_lead=args.lumbar_lead,
+        ninety_er_deg=args.ninety_er,
+        ninety_ir_deg=args.ninety_ir,
+        ninety_lean_deg=args.ninety_lean,
+        hydrant_view=args.hydrant_view,
+        hydrant_abduction_deg=args.hydrant_abduction,
+        hydrant_hike_deg=args.hydrant_hike,
+        hydrant_lean_deg=args.hydrant_lean,
+        frog_depth_deg=args.frog_depth,
+        frog_abduction_deg=args.frog_abduction,
+        frog_wink_deg=args.frog_wink,
     )
 
 
@@ -259,6 +352,44 @@ def run_synth(args: argparse.Namespace) -> int:
             f"{top[0]['hand_distance_m']:.2f} m from the sternum, trunk rotation "
             f"{top[0]['trunk_rotation_deg'] + 0.0:.1f} deg, lateral lean "
             f"{top[0]['lateral_lean_deg'] + 0.0:.1f} deg ({took:.1f} s)"
+        )
+        return 0
+    if spec.is_frog_squat:
+        low = [f for f in result.frames if f["at_bottom"]] or result.frames
+        deep = max(low, key=lambda f: f["hip_flexion_deg"])
+        print(
+            f"{result.mp4}: {result.frame_count} frames, {spec.kind}, {spec.reps} reps (yaw "
+            f"{spec.yaw_deg:g}), bottom hip flexion {deep['hip_flexion_deg']:.1f} deg, abduction "
+            f"{deep['hip_abduction_deg']['right']:.1f} deg, knee spread "
+            f"{deep['knee_spread_ratio']:.2f} x hip width, lumbar flexion "
+            f"{deep['lumbar_flexion_deg']:.1f} deg ({took:.1f} s)"
+        )
+        return 0
+    if spec.is_fire_hydrant:
+        top = [f for f in result.frames if f["at_top"]] or result.frames
+        counts = {s: len({f["rep"] for f in top if f["working_side"] == s}) for s in SIDES}
+        first = top[0]
+        print(
+            f"{result.mp4}: {result.frame_count} frames, {spec.kind}, {spec.reps} reps "
+            f"({counts['left']} left, {counts['right']} right; from the {spec.hydrant_view}), "
+            f"top hip abduction {first['hip_abduction_deg'][first['working_side']]:.1f} deg, "
+            f"pelvis tilt {first['pelvis_tilt_deg'] + 0.0:.1f} deg, trunk lean "
+            f"{first['trunk_lean_deg'] + 0.0:.1f} deg ({took:.1f} s)"
+        )
+        return 0
+    if spec.is_ninety_ninety:
+        settled = [f for f in result.frames if not f["switching"]] or result.frames
+        fronts = [f["front_side"] for f in settled]
+        order = [s for i, s in enumerate(fronts) if i == 0 or s != fronts[i - 1]]
+        first = settled[0]
+        front, back = first["front_side"], "right" if first["front_side"] == "left" else "left"
+        switches = f"{spec.reps} switch" + ("es" if spec.reps > 1 else "")
+        print(
+            f"{result.mp4}: {result.frame_count} frames, {spec.kind}, {switches} "
+            f"(front leg {' -> '.join(order)}), front hip rotation "
+            f"{first['hip_rotation_deg'][front] + 0.0:.1f} deg, back hip rotation "
+            f"{first['hip_rotation_deg'][back] + 0.0:.1f} deg (+ = external), trunk lean "
+            f"{first['trunk_lean_deg'] + 0.0:.1f} deg ({took:.1f} s)"
         )
         return 0
     if spec.is_forward_bend:

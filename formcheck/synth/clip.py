@@ -15,6 +15,18 @@ Out: `render_frame` -> RGB array; `render_layers` -> RGB, person and torso masks
      `lateral_lean_deg`, `rep` and `at_top`, and at the top `reps` (index, start / top start /
      top end / end seconds) and `anchor_side`.
      The standing forward bend (filmed from the side) has the hinges' per-frame keys.
+     The fire hydrant (see `formcheck.synth.hydrant`, filmed from behind or the front) adds per
+     frame `hip_abduction_deg` ({"left", "right"}), `pelvis_tilt_deg`, `trunk_lean_deg`,
+     `lift`, `rep`, `working_side`, `lifting` and `at_top`, and at the top `reps` (index,
+     side of the lifted leg, start / top start / top end / end seconds).
+     The frog squat (see `formcheck.synth.frog`; side view at yaw 0, front view at yaw 90) adds
+     per frame `hip_abduction_deg` ({"left", "right"}), `knee_spread_ratio`, `depth`, `rep` and
+     `at_bottom`, and at the top `reps` (index, start / bottom start / bottom end / end seconds).
+     The 90/90 hip switch (see `formcheck.synth.ninety`, filmed from the front, yaw as the
+     Pallof press) adds per frame `hip_rotation_deg`, `hip_flexion_deg`, `hip_abduction_deg`,
+     `knee_flexion_deg`, `knee_height_m` (each {"left", "right"}), `trunk_lean_deg`,
+     `front_side`, `switch`, `switching` and `rep`, and at the top `reps` (index, front leg
+     before / after, start / mid / switched / end seconds) and `start_front_side`.
 """
 
 from __future__ import annotations
@@ -31,8 +43,18 @@ import numpy as np
 from formcheck.errors import InputError
 from formcheck.synth.birddog import bird_dog_script
 from formcheck.synth.body import TORSO, build_body
+from formcheck.synth.frog import frog_script
 from formcheck.synth.hold import CAMERA_TARGET_M, SHADOW, hold_script
+from formcheck.synth.hydrant import CAMERA_PITCH_DEG as HYDRANT_PITCH_DEG
+from formcheck.synth.hydrant import CAMERA_TARGET_M as HYDRANT_TARGET_M
+from formcheck.synth.hydrant import CAMERA_YAW_DEG as HYDRANT_YAW_DEG
+from formcheck.synth.hydrant import SHADOW as HYDRANT_SHADOW
+from formcheck.synth.hydrant import hydrant_script
 from formcheck.synth.motion import JointAngles, joint_angles, rep_variation
+from formcheck.synth.ninety import CAMERA_TARGET_M as NINETY_TARGET_M
+from formcheck.synth.ninety import CAMERA_YAW_DEG as NINETY_YAW_DEG
+from formcheck.synth.ninety import SHADOW as NINETY_SHADOW
+from formcheck.synth.ninety import ninety_script
 from formcheck.synth.pallof import CAMERA_TARGET_M as PALLOF_TARGET_M
 from formcheck.synth.pallof import CAMERA_YAW_DEG as PALLOF_YAW_DEG
 from formcheck.synth.pallof import pallof_script
@@ -71,14 +93,25 @@ class _Renderer:
         self.hold = hold_script(spec) if spec.is_hold else None
         self.bird_dog = bird_dog_script(spec) if spec.is_bird_dog else None
         self.pallof = pallof_script(spec) if spec.is_pallof_press else None
+        self.hydrant = hydrant_script(spec) if spec.is_fire_hydrant else None
+        self.frog = frog_script(spec) if spec.is_frog_squat else None
+        self.ninety = ninety_script(spec) if spec.is_ninety_ninety else None
         target = CAMERA_TARGET_M.get(spec.kind, TARGET_HEIGHT_M)
-        yaw = spec.yaw_deg
+        yaw, pitch = spec.yaw_deg, spec.pitch_deg
         if self.pallof is not None:
             # Filmed from the front: the spec's yaw is counted from the front view.
             target, yaw = PALLOF_TARGET_M, spec.yaw_deg + PALLOF_YAW_DEG
+        if self.hydrant is not None:
+            # From behind or the front: yaw (and pitch) counted from that view's camera.
+            target = HYDRANT_TARGET_M
+            pitch = spec.pitch_deg + HYDRANT_PITCH_DEG[spec.hydrant_view]
+            yaw = spec.yaw_deg + HYDRANT_YAW_DEG[spec.hydrant_view]
+        if self.ninety is not None:
+            # Filmed from the front too, sitting on the floor.
+            target, yaw = NINETY_TARGET_M, spec.yaw_deg + NINETY_YAW_DEG
         self.camera = Camera.looking_at_lifter(
             yaw,
-            spec.pitch_deg,
+            pitch,
             spec.distance_m,
             spec.facing,
             spec.width,
@@ -87,14 +120,18 @@ class _Renderer:
         )
         self.big_camera = Camera.looking_at_lifter(
             yaw,
-            spec.pitch_deg,
+            pitch,
             spec.distance_m,
             spec.facing,
             spec.width * supersample,
             spec.height * supersample,
             target_height_m=target,
         )
-        if spec.kind in SHADOW:
+        if self.ninety is not None:
+            self.bg = background(self.big_camera, spec.background, spec.seed, NINETY_SHADOW)
+        elif self.hydrant is not None:
+            self.bg = background(self.big_camera, spec.background, spec.seed, HYDRANT_SHADOW)
+        elif spec.kind in SHADOW:
             self.bg = background(self.big_camera, spec.background, spec.seed, SHADOW[spec.kind])
         else:
             self.bg = background(self.big_camera, spec.background, spec.seed)
@@ -109,6 +146,15 @@ class _Renderer:
             sk, spheres, record = pose.skeleton, pose.spheres, pose.record
         elif self.pallof is not None:
             pose = self.pallof.pose(t)
+            sk, spheres, record = pose.skeleton, pose.spheres, pose.record
+        elif self.hydrant is not None:
+            pose = self.hydrant.pose(t)
+            sk, spheres, record = pose.skeleton, pose.spheres, pose.record
+        elif self.frog is not None:
+            pose = self.frog.pose(t)
+            sk, spheres, record = pose.skeleton, pose.spheres, pose.record
+        elif self.ninety is not None:
+            pose = self.ninety.pose(t)
             sk, spheres, record = pose.skeleton, pose.spheres, pose.record
         else:
             sk, angles = _pose(self.spec, t, self.variation)
@@ -155,6 +201,12 @@ def true_angles(spec: SynthSpec, t: float) -> dict[str, float]:
         return bird_dog_script(spec).pose(t).record
     if spec.is_pallof_press:
         return pallof_script(spec).pose(t).record
+    if spec.is_fire_hydrant:
+        return hydrant_script(spec).pose(t).record
+    if spec.is_frog_squat:
+        return frog_script(spec).pose(t).record
+    if spec.is_ninety_ninety:
+        return ninety_script(spec).pose(t).record
     sk, angles = _pose(spec, t, rep_variation(spec))
     return _angle_record(t, sk, angles)
 
@@ -241,5 +293,12 @@ def write_truth(result: SynthResult, path: Path) -> None:
     if spec.is_pallof_press:
         doc["reps"] = [rep.to_dict() for rep in pallof_script(spec).reps]
         doc["anchor_side"] = spec.side
+    if spec.is_fire_hydrant:
+        doc["reps"] = [rep.to_dict() for rep in hydrant_script(spec).reps]
+    if spec.is_frog_squat:
+        doc["reps"] = [rep.to_dict() for rep in frog_script(spec).reps]
+    if spec.is_ninety_ninety:
+        doc["reps"] = [rep.to_dict() for rep in ninety_script(spec).reps]
+        doc["start_front_side"] = spec.side
     doc["frames"] = result.frames
     path.write_text(json.dumps(doc, indent=1))

@@ -16,7 +16,9 @@ HOLD_KINDS: tuple[str, ...] = ("plank", "side_plank")
 BIRD_DOG = "bird_dog"
 PALLOF_PRESS = "pallof_press"
 FORWARD_BEND = "forward_bend"
+FROG_SQUAT = "frog_squat"
 KINDS: tuple[str, ...] = REP_KINDS + HOLD_KINDS + (BIRD_DOG, PALLOF_PRESS, FORWARD_BEND)
+KINDS += (FROG_SQUAT,)
 LOADS: tuple[str, ...] = ("bar", "kettlebell", "none")
 BACKGROUNDS: tuple[str, ...] = ("studio", "plain", "noise")
 FACINGS: tuple[str, ...] = ("left", "right")
@@ -38,6 +40,29 @@ FORWARD_BEND_FIELDS: tuple[str, ...] = (
     "bend_thoracic_deg",
     "lumbar_lead",
 )
+# Spec fields only the frog squat uses; left out of every other kind's `to_dict`. The frog squat
+# also keeps `hold_top_s` (its pause at the bottom).
+FROG_FIELDS: tuple[str, ...] = ("frog_depth_deg", "frog_abduction_deg", "frog_wink_deg")
+# The 90/90 hip switch (formcheck.synth.ninety) and the other spellings its kind accepts (after
+# hyphens become underscores). Its own fields are left out of every other kind's `to_dict`; it
+# also keeps `side` (the leg in front at the start) and `hold_top_s`.
+NINETY_NINETY = "ninety_ninety"
+KINDS += (NINETY_NINETY,)
+NINETY_ALIASES: dict[str, str] = {"90_90": NINETY_NINETY}
+NINETY_FIELDS: tuple[str, ...] = ("ninety_er_deg", "ninety_ir_deg", "ninety_lean_deg")
+NINETY_MAX_REPS = 10
+# The fire hydrant (formcheck.synth.hydrant), its camera views and its own fields (left out of
+# every other kind's `to_dict`; it also keeps `side` and `hold_top_s`).
+FIRE_HYDRANT = "fire_hydrant"
+KINDS += (FIRE_HYDRANT,)
+HYDRANT_VIEWS: tuple[str, ...] = ("back", "front")
+HYDRANT_FIELDS: tuple[str, ...] = (
+    "hydrant_view",
+    "hydrant_abduction_deg",
+    "hydrant_hike_deg",
+    "hydrant_lean_deg",
+)
+HYDRANT_MAX_REPS = 20
 # `side` when not given: the bird dog and side plank's default, and the Pallof press anchor's.
 DEFAULT_SIDE = "left"
 PALLOF_DEFAULT_SIDE = "right"
@@ -115,6 +140,38 @@ class SynthSpec:
     `bend_thoracic_deg` (exactly; `vary` and `seed` are unused). Over the bend, with d the eased
     depth 0..1, hip = bend_hip_deg * d and lumbar = bend_lumbar_deg * d ** (1 / lumbar_lead):
     `lumbar_lead` > 1 bends the lower back early and the hips late.
+
+    Fire hydrant (`fire_hydrant`; "fire-hydrant" is accepted too; see
+    `formcheck.synth.hydrant`): on hands and knees as the bird dog, one leg (knee bent ~90 deg)
+    lifted out to the side, held, lowered. Filmed from behind (`hydrant_view` "back", the
+    default) or from the front ("front"); yaw is counted from that view, and from behind pitch
+    is counted from 20 deg down (the default 5 looks down 25 deg). Timed as the bird
+    dog (reps 1..20, `hold_top_s` at the top); the first ceil(reps / 2) reps lift the `side`
+    leg (default left), the rest the other. At the top the thigh is `hydrant_abduction_deg`
+    out from vertical (0..80) in the pelvis's frontal plane; faults, ramping with the lift:
+    `hydrant_hike_deg` (0..30) of pelvis roll lifting the working hip, `hydrant_lean_deg`
+    (0..30) of shoulder-line roll lifting the working side's shoulder (the trunk leaning away
+    from the leg). Load is unused.
+
+    Frog squat (`frog_squat`; "frog-squat" is accepted too; see `formcheck.synth.frog`):
+    bodyweight (`load` is forced to "none"), feet wide and turned out, hands together in front
+    of the chest. Seen from the side as the squats are at yaw 0; `yaw_deg` may go to +-90 for
+    this kind, 90 being a straight front view. Timed as the bird dog: `pad_seconds` standing
+    before, between and after the reps; each rep descends over rep_seconds / 2 (cosine-eased),
+    pauses `hold_top_s` at the bottom and rises over rep_seconds / 2. At the bottom the hips are
+    flexed `frog_depth_deg` and abducted `frog_abduction_deg` (each side), and the lower back
+    has `frog_wink_deg` of lumbar flexion ("butt wink", ramping in over the last 30% of the
+    depth); exactly, `vary` and `seed` are unused.
+
+    90/90 hip switch (`ninety_ninety`; "90-90", "90_90" and "ninety-ninety" are accepted too;
+    see `formcheck.synth.ninety`), seen from the front (yaw counted from the front view, as the
+    Pallof press): sitting on the floor, trunk upright or leant back `ninety_lean_deg`, hands on
+    the floor beside the hips, both knees at 90 deg. The front leg's hip is externally rotated
+    `ninety_er_deg`, the back leg's internally rotated `ninety_ir_deg` (0..90 each); `side` is
+    the leg in front at the start (default left). `pad_seconds` settled before the first switch,
+    between switches and after the last; each rep (1..10) swings both knees over to the other
+    side over rep_seconds (cosine-eased), so the other leg ends in front, then settles
+    `hold_top_s`. Load is unused ("none").
     """
 
     kind: str = "hinge_flat"
@@ -150,13 +207,26 @@ class SynthSpec:
     bend_lumbar_deg: float = 42.0
     bend_thoracic_deg: float = 0.0
     lumbar_lead: float = 1.0
+    hydrant_view: str = "back"
+    hydrant_abduction_deg: float = 45.0
+    hydrant_hike_deg: float = 0.0
+    hydrant_lean_deg: float = 0.0
+    frog_depth_deg: float = 110.0
+    frog_abduction_deg: float = 40.0
+    frog_wink_deg: float = 0.0
+    ninety_er_deg: float = 45.0
+    ninety_ir_deg: float = 35.0
+    ninety_lean_deg: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.kind, str):
             self.kind = self.kind.replace("-", "_")
+            self.kind = NINETY_ALIASES.get(self.kind, self.kind)
+            if self.kind == NINETY_NINETY:
+                self.load = "none"
         if self.side is None:
             self.side = PALLOF_DEFAULT_SIDE if self.kind == PALLOF_PRESS else DEFAULT_SIDE
-        if self.kind == FORWARD_BEND:
+        if self.kind in (FORWARD_BEND, FROG_SQUAT):
             self.load = "none"
         self.validate()
 
@@ -170,6 +240,7 @@ class SynthSpec:
             "background": (self.background, BACKGROUNDS),
             "facing": (self.facing, FACINGS),
             "side": (self.side, SIDES),
+            "hydrant_view": (self.hydrant_view, HYDRANT_VIEWS),
         }
         for name, (value, allowed) in choices.items():
             if value not in allowed:
@@ -200,9 +271,24 @@ class SynthSpec:
             "bend_lumbar_deg": (self.bend_lumbar_deg, -10.0, 60.0),
             "bend_thoracic_deg": (self.bend_thoracic_deg, 0.0, 30.0),
             "lumbar_lead": (self.lumbar_lead, 0.3, 3.0),
+            "frog_depth_deg": (self.frog_depth_deg, 20.0, 140.0),
+            "frog_abduction_deg": (self.frog_abduction_deg, 0.0, 60.0),
+            "frog_wink_deg": (self.frog_wink_deg, 0.0, 30.0),
         }
+        if self.kind == FROG_SQUAT:
+            ranges["yaw_deg"] = (self.yaw_deg, -90.0, 90.0)
         if self.kind == BIRD_DOG:
             ranges["reps"] = (self.reps, 1, BIRD_DOG_MAX_REPS)
+        if self.kind == FIRE_HYDRANT:
+            ranges["reps"] = (self.reps, 1, HYDRANT_MAX_REPS)
+            ranges["hydrant_abduction_deg"] = (self.hydrant_abduction_deg, 0.0, 80.0)
+            ranges["hydrant_hike_deg"] = (self.hydrant_hike_deg, 0.0, 30.0)
+            ranges["hydrant_lean_deg"] = (self.hydrant_lean_deg, 0.0, 30.0)
+        if self.kind == NINETY_NINETY:
+            ranges["reps"] = (self.reps, 1, NINETY_MAX_REPS)
+            ranges["ninety_er_deg"] = (self.ninety_er_deg, 0.0, 90.0)
+            ranges["ninety_ir_deg"] = (self.ninety_ir_deg, 0.0, 90.0)
+            ranges["ninety_lean_deg"] = (self.ninety_lean_deg, 0.0, 30.0)
         for name, (value, lo, hi) in ranges.items():
             if not lo <= value <= hi:
                 raise InputError(f"{name} must be between {lo} and {hi}; got {value}")
@@ -234,6 +320,18 @@ class SynthSpec:
         return self.kind == FORWARD_BEND
 
     @property
+    def is_fire_hydrant(self) -> bool:
+        return self.kind == FIRE_HYDRANT
+
+    @property
+    def is_frog_squat(self) -> bool:
+        return self.kind == FROG_SQUAT
+
+    @property
+    def is_ninety_ninety(self) -> bool:
+        return self.kind == NINETY_NINETY
+
+    @property
     def hold_start_s(self) -> float:
         """Clip time the hold begins (the get-in ends); holds only."""
         return self.pad_seconds + HOLD_TRANSITION_S
@@ -250,7 +348,10 @@ class SynthSpec:
         rep_seconds plus the top hold)."""
         if self.is_hold:
             return 2 * self.pad_seconds + 2 * HOLD_TRANSITION_S + self.hold_seconds
-        if self.is_bird_dog or self.is_pallof_press:
+        if self.is_bird_dog or self.is_pallof_press or self.is_frog_squat or self.is_ninety_ninety:
+            rep = self.rep_seconds + self.hold_top_s
+            return (self.reps + 1) * self.pad_seconds + self.reps * rep
+        if self.is_fire_hydrant:
             rep = self.rep_seconds + self.hold_top_s
             return (self.reps + 1) * self.pad_seconds + self.reps * rep
         return 2 * self.pad_seconds + self.reps * self.rep_seconds
@@ -276,6 +377,18 @@ class SynthSpec:
             dropped = HOLD_FIELDS + BIRD_DOG_FIELDS + PALLOF_FIELDS
         if not self.is_forward_bend:
             dropped += FORWARD_BEND_FIELDS
+        if self.is_frog_squat:
+            dropped = tuple(n for n in dropped if n != "hold_top_s")
+        else:
+            dropped += FROG_FIELDS
+        if self.is_ninety_ninety:
+            dropped = tuple(n for n in dropped if n not in ("side", "hold_top_s"))
+        else:
+            dropped += NINETY_FIELDS
+        if self.is_fire_hydrant:
+            dropped = tuple(n for n in dropped if n not in ("side", "hold_top_s"))
+        else:
+            dropped += HYDRANT_FIELDS
         for name in dropped:
             data.pop(name)
         return data
