@@ -106,3 +106,36 @@ def test_ninety_ninety_switches_and_rotation_per_side(tmp_path_factory, tmp_path
     assert "hip_external_rotation_deg" in rows[0]
     names = {m.name for m in session_measures(doc)}
     assert names == {"hip_external_rotation_deg", "hip_internal_rotation_deg"}
+
+
+def test_frog_squat_from_the_side_reads_depth_and_the_butt_wink(
+    tmp_path_factory, tmp_path: Path
+) -> None:
+    mp4, truth = _render(
+        tmp_path_factory, "frog-side", kind="frog_squat", reps=2, frog_wink_deg=25.0
+    )
+    doc, rows = _analyse(mp4, "frog-squat", tmp_path)
+    assert len(doc["reps"]) == len(truth["reps"]) == 2
+    for rep in doc["reps"]:
+        assert rep["side"] is None
+        assert rep["hip_flexion_deg"] == pytest.approx(110.0, abs=15.0)
+        assert rep["lumbar_flexion_change_deg"] == pytest.approx(25.0, abs=10.0)
+        assert [f["code"] for f in rep["findings"]] == ["butt_wink"]
+        assert rep["knee_spread_ratio"] is None  # the side view does not show it
+    assert doc["summary"]["messages"][0] == "2 rep(s)."
+    assert "lumbar_flexion_deg" in rows[0]
+
+
+def test_frog_squat_from_the_front_reads_knee_spread_not_the_back(
+    tmp_path_factory, tmp_path: Path
+) -> None:
+    mp4, _ = _render(tmp_path_factory, "frog-front", kind="frog_squat", reps=1, yaw_deg=90.0)
+    doc, _ = _analyse(mp4, "frog-squat", tmp_path)
+    (rep,) = doc["reps"]
+    assert rep["knee_spread_ratio"] == pytest.approx(4.0, abs=1.0)
+    assert rep["hip_abduction_deg"] == pytest.approx(40.0, abs=10.0)
+    assert rep["hip_flexion_deg"] is None and rep["lumbar_flexion_change_deg"] is None
+    assert rep["findings"] == []
+    s = doc["summary"]
+    assert s["knee_spread_ratio"] == pytest.approx(4.0, abs=1.0)
+    assert s["lumbar_flexion_change_deg"] is None
