@@ -44,6 +44,25 @@ def test_each_exercise_keeps_the_measure_a_coach_follows() -> None:
     ]
     ms = session_measures(report("bird-dog", reps=reps))
     assert {(m.side, m.value) for m in ms} == {("left", -3.0), ("right", -16.0)}
+    rotation = {
+        "hip_external_rotation_deg": {"left": 48.0, "right": 31.0},
+        "hip_internal_rotation_deg": {"left": 33.0, "right": None},
+    }
+    ms = session_measures(report("90-90", summary=rotation))
+    assert {(m.name, m.side, m.value) for m in ms} == {
+        ("hip_external_rotation_deg", "left", 48.0),
+        ("hip_external_rotation_deg", "right", 31.0),
+        ("hip_internal_rotation_deg", "left", 33.0),
+    }
+    hydrant = report("fire-hydrant", summary={"hip_abduction_deg": {"left": 44.0, "right": 39.5}})
+    assert {(m.side, m.value) for m in session_measures(hydrant)} == {
+        ("left", 44.0),
+        ("right", 39.5),
+    }
+    frog = report(
+        "frog-squat", summary={"hip_abduction_deg": 38.0, "lumbar_flexion_change_deg": None}
+    )
+    assert [(m.name, m.side) for m in session_measures(frog)] == [("hip_abduction_deg", None)]
     lift = report("deadlift", summary={"rounded_reps": 2, "judged_reps": 8})
     assert [m.value for m in session_measures(lift)] == [0.25]
     unjudged = report("deadlift", summary={"rounded_reps": 0, "judged_reps": 0})
@@ -85,6 +104,14 @@ def _seed(data_dir: Path) -> dict[str, str]:
             "2026-11-25T10:00:00.000Z",
             report("deadlift", summary={"rounded_reps": 1, "judged_reps": 5}),
         ),
+        (
+            "2026-11-03T10:00:00.000Z",
+            report("90-90", summary={"hip_external_rotation_deg": {"left": 38.0, "right": 35.0}}),
+        ),
+        (
+            "2026-11-17T10:00:00.000Z",
+            report("90-90", summary={"hip_external_rotation_deg": {"left": 44.0, "right": 40.0}}),
+        ),
     ]
     ids = {}
     for i, (stamp, doc) in enumerate(sessions):
@@ -124,6 +151,8 @@ def test_progress_api_gives_each_series_over_time(seeded_server) -> None:
     right = by[("side-plank", "good_form_s", "right")]
     assert [p["value"] for p in right["points"]] == [25.0, 26.0]  # filled in from the report
     assert by[("deadlift", "rounding_rate", None)]["points"][0]["value"] == pytest.approx(0.2)
+    er = by[("90-90", "hip_external_rotation_deg", "left")]
+    assert [p["value"] for p in er["points"]] == [38.0, 44.0]
     assert doc["asymmetry"] == [
         {
             "exercise": "side-plank",
@@ -157,7 +186,10 @@ def test_progress_page_plots_the_sessions_and_flags_the_lagging_side(seeded_serv
         page.wait_for_selector(".progress-chart")
         charts = page.locator(".progress-chart")
         names = {charts.nth(i).get_attribute("data-exercise") for i in range(charts.count())}
-        assert {"forward-bend", "side-plank"} <= names
+        assert {"forward-bend", "side-plank", "90-90"} <= names
+        ninety = page.locator(".progress-chart[data-exercise='90-90']")
+        assert ninety.locator("polyline.series.left").count() == 1
+        assert "asymmetric" not in (ninety.get_attribute("class") or "")
         bend = page.locator(".progress-chart[data-exercise=forward-bend]")
         assert bend.locator("circle.point").count() == 3
         assert "58%" in bend.inner_text()

@@ -92,6 +92,12 @@ export async function fillExerciseSelect(select, autoLabel = "Detect automatical
   return list;
 }
 
+/** "3 reps · 2 left, 1 right", or "3 reps" when the reps have no side (frog squat). */
+export function repsBySide(count, by) {
+  const reps = `${count} rep${count === 1 ? "" : "s"}`;
+  return by && (by.left || by.right) ? `${reps} · ${by.left} left, ${by.right} right` : reps;
+}
+
 /** Text and colour class summarising an analysis' reps, or null if it has none yet.
  * `rounding` null (not false) means the back was not judged: never shown as a flat back. */
 export function repVerdict(repCount, roundedReps, rounding, exercise = null) {

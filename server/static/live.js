@@ -2,7 +2,7 @@
 // voice and tones from the answers. One frame in flight at a time; the set is recorded with
 // MediaRecorder and uploaded as a normal analysis when the lifter stops.
 import {
-  COLORS, el, errorText, fillExerciseSelect, fmtDeg, followAnalysis, LUMBAR_RED_DEG, measureLabel, repVerdict,
+  COLORS, el, errorText, fillExerciseSelect, fmtDeg, followAnalysis, LUMBAR_RED_DEG, measureLabel, repsBySide, repVerdict,
 } from "/static/common.js";
 import { Overlay } from "/static/overlay.js";
 
@@ -234,7 +234,7 @@ function draw(doc) {
   } else if (doc.sided) {
     // Sided reps: the count per side.
     $("rep-chip").textContent = `Rep ${doc.rep.count} · ${doc.rep.phase}`;
-    $("rep-count").textContent = `${doc.sided.reps} reps · ${doc.sided.left} left, ${doc.sided.right} right`;
+    $("rep-count").textContent = repsBySide(doc.sided.reps, doc.sided);
   } else {
     $("rep-chip").textContent = `Rep ${doc.rep.count} · ${doc.rep.phase}`;
     $("rep-count").textContent = `${doc.rep.count} rep${doc.rep.count === 1 ? "" : "s"}`;
@@ -311,7 +311,7 @@ function showSummary(doc) {
   }
   if (doc.summary.reps_by_side) {
     const by = doc.summary.reps_by_side;
-    $("rep-count").textContent = `${doc.summary.rep_count} reps · ${by.left} left, ${by.right} right`;
+    $("rep-count").textContent = repsBySide(doc.summary.rep_count, by);
     return;
   }
   const verdict = repVerdict(doc.summary.rep_count, doc.summary.rounded_reps);

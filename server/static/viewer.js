@@ -1,6 +1,6 @@
 // Viewer page: video + overlay in sync with the report, controls, timeline, charts, rep table.
 import {
-  el, EXERCISE_MEASURES, EXERCISE_NAMES, fmtDeg, measureLabel, loadExercises, fmtSeconds, followAnalysis, getJSON, lumbarColor, lumbarLevel, repVerdict,
+  el, EXERCISE_MEASURES, EXERCISE_NAMES, fmtDeg, measureLabel, loadExercises, fmtSeconds, followAnalysis, getJSON, lumbarColor, lumbarLevel, repsBySide, repVerdict,
 } from "/static/common.js";
 import { Overlay } from "/static/overlay.js";
 import { buildMeasureChart, buildRhythmChart, buildTimeChart, buildTimeline, repColor, severityClass } from "/static/charts.js";
@@ -98,7 +98,7 @@ function render(analysis) {
     const badge = $("verdict");
     badge.hidden = false;
     badge.className = `badge verdict ${{ good: "good", broke: "bad" }[summary.form] || "info"}`;
-    badge.textContent = `${summary.rep_count} rep${summary.rep_count === 1 ? "" : "s"} · ${sided.left} left, ${sided.right} right`;
+    badge.textContent = repsBySide(summary.rep_count, sided);
     if (summary.verdict_message) badge.title = summary.verdict_message;
   } else if (report.holds) {
     const badge = $("verdict");
