@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from . import cues as cue_mod
-from . import exercises
+from . import exercises, posemodels
 from .angles import ANGLE_NAMES, FrameAngles
 from .assess import RepAssessment, RoundingRule, assess_rep, assess_set
 from .errors import InputError
@@ -56,6 +56,7 @@ class LiveConfig:
     ready_s: float = 0.5  # the camera check must pass this long before reps count
     problem_s: float = 2.0  # after that, a camera problem must last this long to be cued
     set_end_s: float = 8.0  # standing this long after the last rep ends the set
+    model: str = "auto"  # BlazePose model: lite | full | heavy | auto (posemodels.resolve)
 
     @property
     def mode(self) -> str:
@@ -124,7 +125,11 @@ class LiveSession:
         # An exercise's own coach (a hold timer, a sided-rep counter) replaces the rep stages.
         self.coach = entry.stream(dict(entry.rules)) if entry and entry.stream else None
         self.views = entry.views if entry else None
-        self.estimator = estimator or PoseEstimator(EstimatorConfig(max_side=self.config.max_side))
+        self.estimator = estimator or PoseEstimator(
+            EstimatorConfig(
+                max_side=self.config.max_side, model=posemodels.resolve(self.config.model, "live")
+            )
+        )
         self.smoother = PoseSmoother()
         self.view = ViewTracker(facing_window=90, yaw_window=15)
         self.outline = OutlineSmoother(SMOOTHED_FIELDS)

@@ -40,6 +40,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--exercise", default="auto", choices=exercises.live_choices())
     p.add_argument("--height-cm", type=float, default=None)
     p.add_argument(
+        "--model",
+        default="auto",
+        choices=("lite", "full", "heavy", "auto"),
+        help="BlazePose model (default auto: the one measured best for live coaching)",
+    )
+    p.add_argument(
         "--realtime",
         action="store_true",
         help="replay a file at its own speed (default with a window)",
@@ -55,7 +61,7 @@ def run_live(args) -> int:
     spec = args.camera if args.camera is not None else Path(args.source)
     source = open_source(spec, max_side=1280)
     pace = args.camera is None and (window or args.realtime)
-    config = LiveConfig(exercise=args.exercise, height_cm=args.height_cm)
+    config = LiveConfig(exercise=args.exercise, height_cm=args.height_cm, model=args.model)
     print(f"formcheck live: {source.info.path} (Ctrl-C stops)", flush=True)
     t0 = time.monotonic()
     shown: tuple[float, Cue] | None = None

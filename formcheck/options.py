@@ -28,5 +28,5 @@ class AnalysisOptions:
     # Pose inference rate: faster clips run pose on every n-th frame (see formcheck.keyframes);
     # None runs it on every frame.
     pose_hz: float | None = POSE_HZ
-    # BlazePose model: lite | full | heavy (see formcheck.posemodels).
-    model: str = "full"
+    # BlazePose model: lite | full | heavy | auto (see formcheck.posemodels.resolve).
+    model: str = "auto"

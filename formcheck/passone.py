@@ -20,6 +20,7 @@ from .keyframes import fill_between, pose_stride
 from .options import AnalysisOptions
 from .parallel import compact_back, limit_heap_growth, observe_chunks, plan_chunks, resolve_workers
 from .pose import Pose
+from .posemodels import resolve
 from .smoothing import PoseSmoother
 from .spine import BackShape, SpineParams, measure_back
 from .video import VideoInfo, VideoSource, probe
@@ -119,7 +120,7 @@ def observe_video(
     limit_heap_growth()
     workers = resolve_workers(opts.workers)
     chunks = plan_chunks(info.frames, info.fps, workers)
-    config = EstimatorConfig(max_side=opts.max_side, model=opts.model)
+    config = EstimatorConfig(max_side=opts.max_side, model=resolve(opts.model, "offline"))
     stride = pose_stride(info.fps, opts.pose_hz)
     if len(chunks) > 1:
         obs = observe_chunks(

@@ -28,6 +28,7 @@ from .neutral import Neutral, estimate_neutral, stature_px
 from .options import AnalysisOptions
 from .parallel import trim_heap
 from .passone import Observation, Progress, observe_video
+from .posemodels import resolve
 from .reps import (
     Rep,
     bend_mode,
@@ -207,6 +208,7 @@ def analyze_video(
     analysis = analyze_observations(info, first.observations, opts)
     first.observations = []
     report = report_mod.build_report(analysis)
+    report["video"]["pose_model"] = resolve(opts.model, "offline")
     if first.truncated:
         # The container announces the whole clip; the report gives what was analysed.
         last = analysis.frames[-1].t if analysis.frames else 0.0

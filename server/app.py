@@ -30,7 +30,7 @@ _PAGE_HEADERS = {"Cache-Control": "no-cache"}
 def create_app(settings: Settings) -> FastAPI:
     """Build the app for one data folder."""
     store = Store(settings.data_dir)
-    runner = JobRunner(store, settings.workers)
+    runner = JobRunner(store, settings.workers, settings.model)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -69,6 +69,13 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         f"(default {DEFAULT_LIVE_IDLE_S:g})",
     )
     parser.add_argument(
+        "--model",
+        default="auto",
+        choices=("lite", "full", "heavy", "auto"),
+        help="BlazePose model for uploads and live sessions (default auto: each job's measured "
+        "default, Full where the model it needs is not installed; see `formcheck models`)",
+    )
+    parser.add_argument(
         "--allow-remote",
         action="store_true",
         help="accept other computers (needed to bind a non-loopback address); every request then "
@@ -179,6 +186,7 @@ def run_serve(args: argparse.Namespace) -> int:
         allow_remote=bool(args.allow_remote),
         access_token=token,
         live_idle_s=float(args.live_idle_seconds),
+        model=args.model,
     )
     address = _address(args.host, args.port)
     print(f"formcheck: data in {data_dir}; Ctrl-C stops.")

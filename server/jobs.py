@@ -35,9 +35,10 @@ _POLL_S = 0.2
 class JobRunner:
     """Queue plus scheduler thread; analyses run in separate processes."""
 
-    def __init__(self, store: Store, workers: int) -> None:
+    def __init__(self, store: Store, workers: int, model: str = "auto") -> None:
         self.store = store
         self.workers = max(1, workers)
+        self.model = model
         self._context = multiprocessing.get_context("spawn")
         self._queue: deque[str] = deque()
         self._running: dict[str, BaseProcess] = {}
@@ -139,6 +140,7 @@ class JobRunner:
                 transcode=row.transcode,
                 parent_pid=os.getpid(),
                 cores=cores_per_job(running),
+                model=self.model,
             )
             process = self._context.Process(
                 target=run_job, args=(spec,), name=f"formcheck-analysis-{row.id[:8]}"

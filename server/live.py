@@ -198,9 +198,10 @@ async def live(ws: WebSocket) -> None:
         return
     settings = getattr(ws.app.state, "settings", None)
     idle_s = float(getattr(settings, "live_idle_s", DEFAULT_IDLE_S))
+    model = str(getattr(settings, "model", "auto"))
     active.add(ws)
     try:
-        await _run(ws, exercise, height, idle_s)
+        await _run(ws, exercise, height, idle_s, model)
     finally:
         active.discard(ws)
 
@@ -211,13 +212,15 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
     await ws.close(code=code, reason=reason.encode()[:120].decode("utf-8", "ignore"))
 
 
-async def _run(ws: WebSocket, exercise: str, height: float | None, idle_s: float) -> None:
+async def _run(
+    ws: WebSocket, exercise: str, height: float | None, idle_s: float, model: str
+) -> None:
     from formcheck.live import LiveConfig, LiveSession
 
     loop = asyncio.get_running_loop()
     pool = _pool()
     limit_heap_growth()  # frames pass between threads: keep them from fragmenting the heap
-    config = LiveConfig(exercise=exercise, height_cm=height)
+    config = LiveConfig(exercise=exercise, height_cm=height, model=model)
     # Loading the pose model takes a moment: do it beside the worker, not in its way.
     session = await asyncio.to_thread(LiveSession, config)
     frames = LatestFrame()

@@ -44,12 +44,17 @@ class Settings:
     allow_remote: bool = False
     access_token: str | None = None
     live_idle_s: float = DEFAULT_LIVE_IDLE_S
+    # BlazePose model for uploads and live sessions: lite | full | heavy | auto (each job's
+    # measured default; see formcheck.posemodels.resolve).
+    model: str = "auto"
 
     def __post_init__(self) -> None:
         if self.allow_remote and not self.access_token:
             raise ValueError("a server that accepts remote clients needs an access token")
         if not self.live_idle_s > 0:
             raise ValueError("the live idle limit must be positive")
+        if self.model not in ("lite", "full", "heavy", "auto"):
+            raise ValueError(f"unknown pose model {self.model!r}: lite, full, heavy or auto")
 
     @classmethod
     def default(cls) -> Settings:

@@ -51,6 +51,7 @@ class JobSpec:
     parent_pid: int
     # Cores this analysis may use (see `jobs.cores_per_job`).
     cores: int = 1
+    model: str = "auto"  # BlazePose model (formcheck.posemodels.resolve)
 
 
 class _Stopped(Exception):
@@ -159,7 +160,10 @@ def run_job(spec: JobSpec) -> None:
         progress = _Progress(store, spec, attempt, 0.9 if spec.transcode else 0.99)
         try:
             options = AnalysisOptions(
-                exercise=spec.exercise, height_cm=spec.height_cm, workers=spec.cores
+                exercise=spec.exercise,
+                height_cm=spec.height_cm,
+                workers=spec.cores,
+                model=spec.model,
             )
             report = analyze_video(
                 spec.input_path,

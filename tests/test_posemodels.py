@@ -49,6 +49,20 @@ def test_missing_and_damaged_models_are_named_with_the_fix(tmp_path):
         posemodels.model_file("huge")
 
 
+def test_auto_runs_each_jobs_default_or_full_when_it_is_missing(tmp_path, monkeypatch):
+    assert posemodels.resolve("heavy", "live") == "heavy"  # a model named is what runs
+    monkeypatch.setattr(posemodels, "AUTO", {"offline": "full", "live": "lite"})
+    assert posemodels.resolve("auto", "offline") == "full"
+    # An empty model folder: Lite is missing, so "auto" falls back to the bundled Full.
+    assert posemodels.resolve("auto", "live", tmp_path) == "full"
+    posemodels.model_file("lite", tmp_path).write_bytes(b"damaged")
+    assert posemodels.resolve("auto", "live", tmp_path) == "full"
+    if "lite" in INSTALLED:
+        assert posemodels.resolve("auto", "live") == "lite"
+    with pytest.raises(ModelError, match="unknown pose model"):
+        posemodels.resolve("huge", "offline")
+
+
 def test_a_package_with_a_tampered_model_is_refused(tmp_path):
     package = make_package(tmp_path / "pose.tgz", {"pose_landmark_heavy.tflite": b"\x00" * 1000})
     folder = tmp_path / "models"
