@@ -88,8 +88,8 @@ def make_hydrants(quick: bool, fps: float) -> list[GridClip]:
     scripts = (
         ("full", {}),
         ("short", {"hydrant_abduction_deg": 22.0}),
-        ("hike", {"hydrant_hike_deg": 14.0}),
-        ("lean", {"hydrant_lean_deg": 14.0}),
+        ("hike", {"hydrant_hike_deg": 22.0}),
+        ("lean", {"hydrant_lean_deg": 22.0}),
     )
     clips = []
     for bi, body in enumerate(QUICK_BODIES if quick else BODIES):
@@ -138,7 +138,7 @@ def make_ninety(quick: bool, fps: float) -> list[GridClip]:
     scripts = (
         ("typical", {}),
         ("mobile", {"ninety_er_deg": 65.0, "ninety_ir_deg": 45.0}),
-        ("stiff", {"ninety_er_deg": 25.0, "ninety_ir_deg": 15.0}),
+        ("stiff", {"ninety_er_deg": 20.0, "ninety_ir_deg": 10.0}),
         ("lean", {"ninety_lean_deg": 20.0}),
     )
     clips = []
@@ -166,11 +166,12 @@ def score_ninety(clip: GridClip, folder: Path) -> DrillScore:
         for v in (s.get(key) or {}).values()
     ]
     rules = get("90-90").rules
+    unsure = rules["uncertainty_deg"]
     expect = {
         code
         for code, hit in (
-            ("low_external", spec.ninety_er_deg < rules["min_external_deg"]),
-            ("low_internal", spec.ninety_ir_deg < rules["min_internal_deg"]),
+            ("low_external", spec.ninety_er_deg < rules["min_external_deg"] - unsure),
+            ("low_internal", spec.ninety_ir_deg < rules["min_internal_deg"] - unsure),
             ("lean_back", spec.ninety_lean_deg > rules["max_lean_back_deg"]),
         )
         if hit

@@ -57,6 +57,7 @@ def test_ninety_ninety_front_leg_and_switch_signal() -> None:
     assert m["fwd_left"] == pytest.approx(1.0) and m["fwd_right"] == pytest.approx(0.0, abs=1e-9)
     arrays = {k: np.array([v, v]) for k, v in m.items()}
     arrays.update(ninety_ninety.held_front(arrays))
+    assert arrays["front_left"] == pytest.approx(1.0) and np.isnan(arrays["front_right"])
     assert ninety_ninety.switch_of(arrays, ninety_ninety.RULES) == pytest.approx([0.0, 0.0])
     pos = ninety_ninety.position(arrays, np.array([True, True]))
     assert pos["side"] == "left" and pos["er"] == pytest.approx(45.0)

@@ -42,8 +42,10 @@ RULES = {
     **REP_RULES,
     "abduction_range_deg": 30.0,  # a thigh this far out from its resting angle is a full lift
     "min_abduction_deg": 30.0,  # less at the top: the knee did not come out far enough
-    "max_tilt_deg": 10.0,  # the pelvis rolling more than this from the start: a hip hike
-    "max_lean_deg": 10.0,  # the shoulder line rolling more than this: the trunk leaned away
+    # The pelvis or the shoulders rolling more than this from the start: a hip hike or a lean
+    # away. A still pelvis read up to 11 deg of roll on renders (benchmarks/drills.py).
+    "max_tilt_deg": 15.0,
+    "max_lean_deg": 15.0,
 }
 FINDINGS = {
     "low_range": "the knee did not come out far: hip abduction under 30 deg",
