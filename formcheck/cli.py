@@ -1,4 +1,5 @@
-"""Command line: `formcheck analyze`, `formcheck synth`, `formcheck serve`, `formcheck live`.
+"""Command line: `formcheck analyze`, `formcheck batch`, `formcheck synth`, `formcheck serve`,
+`formcheck live`.
 
 Bad input prints one line on stderr and exits 2; never a traceback.
 """
@@ -12,11 +13,13 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from . import exercises
+from .batch import add_batch_parser
 from .errors import FormcheckError, InputError
 from .keyframes import POSE_HZ
 from .live_cli import add_parser as add_live_parser
 from .native_logs import silence_native_logs
 from .outputs import check_outputs, staged
+from .posemodels import CHOICES
 from .synth.cli import add_synth_parser
 from .writers import WRITERS
 
@@ -148,6 +151,29 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def add_analysis_options(parser: argparse.ArgumentParser) -> None:
+    """The analysis options of `analyze` and `batch`: exercise, height, pose rate, model."""
+    parser.add_argument("--exercise", default="auto", choices=exercises.choices())
+    parser.add_argument(
+        "--height-cm", type=float, default=None, help="lifter's height, for cm read-outs"
+    )
+    parser.add_argument(
+        "--pose-hz",
+        type=_non_negative,
+        default=POSE_HZ,
+        help=f"pose inference rate; faster clips are interpolated between (default {POSE_HZ:g}, "
+        "0 = every frame)",
+    )
+    parser.add_argument(
+        "--model",
+        default="auto",
+        choices=CHOICES,
+        help="BlazePose model (default auto: the one measured best for offline analysis, Full "
+        "when it is not installed; full ships with mediapipe, lite and heavy need "
+        "`formcheck models install`)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="formcheck",
@@ -160,25 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
         a.add_argument(
             f"--{writer.name}", metavar="F", help=f"{writer.help} (a folder when several videos)"
         )
-    a.add_argument("--exercise", default="auto", choices=exercises.choices())
-    a.add_argument(
-        "--height-cm", type=float, default=None, help="lifter's height, for cm read-outs"
-    )
-    a.add_argument(
-        "--pose-hz",
-        type=_non_negative,
-        default=POSE_HZ,
-        help=f"pose inference rate; faster clips are interpolated between (default {POSE_HZ:g}, "
-        "0 = every frame)",
-    )
-    a.add_argument(
-        "--model",
-        default="full",
-        choices=("lite", "full", "heavy"),
-        help="BlazePose model (default full, shipped with mediapipe; lite and heavy need "
-        "`formcheck models install`)",
-    )
+    add_analysis_options(a)
     a.set_defaults(func=cmd_analyze)
+    add_batch_parser(sub, add_analysis_options)
 
     m = sub.add_parser(
         "models",
