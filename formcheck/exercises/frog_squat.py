@@ -17,7 +17,8 @@ over 1 hips below the knees; a camera above hip height reads it low, so depth is
 flexion, from the side only). `knee_spread_ratio` is the distance between the knees over the
 distance between the hips in the picture, read only where the hips are seen wide (a front
 view); `hip_abduction_deg` is each thigh's angle out of the pelvis's midplane from MediaPipe's
-world landmarks (mean of both sides). What a view cannot show is left out (None), not guessed.
+world landmarks (mean of both sides), read from the front only (from the side the thighs spread
+in depth, where MediaPipe's depth read 4-32 deg off on renders). What a view cannot show is left out (None), not guessed.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def _abduction(w: np.ndarray) -> float:
 
 def frame_measures(frame: ExerciseFrame) -> dict[str, float]:
     """One frame: the knees' height below the hips (pixels), hip and lumbar flexion (side view),
-    knee spread (front view) and hip abduction (world landmarks); NaN where unseen."""
+    knee spread and hip abduction (front view); NaN where unseen."""
     out = dict.fromkeys(_NAMES, float("nan"))
     a = frame.angles
     if a is not None:
@@ -98,8 +99,8 @@ def frame_measures(frame: ExerciseFrame) -> dict[str, float]:
     if trunk > 1 and hips / trunk >= RULES["frontal_hip_width"]:
         out["spread"] = float(np.linalg.norm(p[25] - p[26]) / hips)
         out["hip"] = out["lumbar"] = float("nan")  # the bend is in depth: not seen from here
-    if frame.world is not None:
-        out["abduction"] = _abduction(np.asarray(frame.world, dtype=float))
+        if frame.world is not None:
+            out["abduction"] = _abduction(np.asarray(frame.world, dtype=float))
     return out
 
 
