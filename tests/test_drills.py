@@ -79,24 +79,24 @@ def _quadruped(abd_left: float, abd_right: float, roll: float = 0.0) -> np.ndarr
     across = np.array([np.cos(r), np.sin(r)])  # left -> right, + roll lifts the left
     centre = np.array([320.0, 200.0])
     p[23, :2], p[24, :2] = centre - 50 * across, centre + 50 * across
-    p[11, :2], p[12, :2] = p[23, :2] + [0, -20], p[24, :2] + [0, -20]
+    p[11, :2], p[12, :2] = p[23, :2] + [0, -20], p[24, :2] + [0, -20]  # rolled with the hips
     for hip, knee, a, sign in ((23, 25, abd_left, -1.0), (24, 26, abd_right, 1.0)):
         t = np.radians(a)
         p[knee, :2] = p[hip, :2] + 150 * np.array([sign * np.sin(t), np.cos(t)])
     return p
 
 
-def test_fire_hydrant_abduction_and_pelvis_roll_in_the_picture() -> None:
+def test_fire_hydrant_abduction_and_trunk_roll_in_the_picture() -> None:
     m = fire_hydrant.frame_measures(ExerciseFrame(0.0, landmarks=_quadruped(40.0, 2.0, 8.0)))
     assert m["abd_left"] == pytest.approx(40.0, abs=1e-6)
     assert m["abd_right"] == pytest.approx(2.0, abs=1e-6)
-    assert m["hip_roll"] == pytest.approx(8.0, abs=1e-6)
+    assert m["shoulder_roll"] == pytest.approx(8.0, abs=1e-6)
     # Mirrored (filmed from the front: the lifter's left on the picture's right): the same.
     mirrored = _quadruped(40.0, 2.0, 8.0)
     mirrored[:, 0] = 640 - mirrored[:, 0]
     m = fire_hydrant.frame_measures(ExerciseFrame(0.0, landmarks=mirrored))
     assert m["abd_left"] == pytest.approx(40.0, abs=1e-6)
-    assert m["hip_roll"] == pytest.approx(8.0, abs=1e-6)
+    assert m["shoulder_roll"] == pytest.approx(8.0, abs=1e-6)
 
 
 def test_frog_squat_abduction_and_knee_spread() -> None:

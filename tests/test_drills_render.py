@@ -58,7 +58,7 @@ def test_fire_hydrant_reps_per_side_and_abduction(hydrant, tmp_path: Path) -> No
     assert s["reps_by_side"] == {"left": 1, "right": 1}
     assert s["hip_abduction_deg"]["left"] == pytest.approx(45.0, abs=8.0)
     assert s["form"] == "good"
-    assert "hip_abduction_deg" in rows[0] and "pelvis_tilt_deg" in rows[0]
+    assert "hip_abduction_deg" in rows[0] and "trunk_lean_deg" in rows[0]
     sides = {(m.name, m.side) for m in session_measures(doc)}
     assert sides == {("hip_abduction_deg", "left"), ("hip_abduction_deg", "right")}
 
