@@ -31,10 +31,10 @@ from .sided import (
     REP_RULES,
     SIDES,
     RepSpec,
-    SidedFinding,
     SidedRep,
     finite_median,
     register_sided,
+    rep_findings,
     rep_frames,
 )
 
@@ -162,17 +162,7 @@ def judge_rep(
         ("back_arch", bow_change is not None and bow_change < -rules["max_arch_deg"]),
         ("trunk_shift", tilt_change is not None and tilt_change > rules["max_tilt_change_deg"]),
     )
-    findings = [
-        SidedFinding(
-            code,
-            SEVERITY.get(code, "medium"),
-            rep.start_s,
-            rep.end_s,
-            f"Rep {index} ({side} leg): {FINDINGS[code]}.",
-        )
-        for code, hit in checks
-        if hit
-    ]
+    findings = rep_findings(checks, rep, f"Rep {index} ({side} leg)", FINDINGS, SEVERITY)
     return SidedRep(index, rep.start_s, rep.end_s, side, measures, findings)
 
 

@@ -31,11 +31,11 @@ from .sided import (
     REP_RULES,
     SIDES,
     RepSpec,
-    SidedFinding,
     SidedRep,
     SidedResult,
     finite_median,
     register_sided,
+    rep_findings,
     rep_frames,
 )
 
@@ -135,17 +135,7 @@ def judge_rep(
         ("low_range", abduction is not None and abduction < rules["min_abduction_deg"]),
         ("trunk_lean", lean is not None and lean > rules["max_lean_deg"]),
     )
-    findings = [
-        SidedFinding(
-            code,
-            SEVERITY.get(code, "medium"),
-            rep.start_s,
-            rep.end_s,
-            f"Rep {index} ({side} leg): {FINDINGS[code]}.",
-        )
-        for code, hit in checks
-        if hit
-    ]
+    findings = rep_findings(checks, rep, f"Rep {index} ({side} leg)", FINDINGS, SEVERITY)
     return SidedRep(index, rep.start_s, rep.end_s, side, measures, findings)
 
 

@@ -30,11 +30,11 @@ from .registry import ExerciseFrame
 from .sided import (
     REP_RULES,
     RepSpec,
-    SidedFinding,
     SidedRep,
     SidedResult,
     finite_median,
     register_sided,
+    rep_findings,
     rep_frames,
 )
 
@@ -149,14 +149,7 @@ def judge_rep(
         ("knees_narrow", spread is not None and spread < rules["min_knee_spread"]),
         ("butt_wink", wink is not None and wink > rules["max_wink_deg"]),
     )
-    findings = [
-        SidedFinding(
-            code, SEVERITY.get(code, "medium"), rep.start_s, rep.end_s, f"Rep {index}: {text}."
-        )
-        for code, hit in checks
-        if hit
-        for text in [FINDINGS[code]]
-    ]
+    findings = rep_findings(checks, rep, f"Rep {index}", FINDINGS, SEVERITY)
     return SidedRep(index, rep.start_s, rep.end_s, None, measures, findings)
 
 

@@ -34,11 +34,11 @@ from .sided import (
     REP_RULES,
     SIDES,
     RepSpec,
-    SidedFinding,
     SidedRep,
     SidedResult,
     finite_median,
     register_sided,
+    rep_findings,
 )
 
 RULES = {
@@ -232,17 +232,8 @@ def judge_rep(
         ("lean_back", pos["lean"] is not None and pos["lean"] > rules["max_lean_back_deg"]),
     )
     front = pos["side"]
-    findings = [
-        SidedFinding(
-            code,
-            SEVERITY.get(code, "medium"),
-            rep.start_s,
-            rep.end_s,
-            f"Switch {index} ({front} leg in front): {FINDINGS[code]}.",
-        )
-        for code, hit in checks
-        if hit
-    ]
+    label = f"Switch {index} ({front} leg in front)"
+    findings = rep_findings(checks, rep, label, FINDINGS, SEVERITY)
     return SidedRep(index, rep.start_s, rep.end_s, front, measures, findings)
 
 

@@ -32,10 +32,10 @@ from .registry import ExerciseFrame
 from .sided import (
     REP_RULES,
     RepSpec,
-    SidedFinding,
     SidedRep,
     finite_median,
     register_sided,
+    rep_findings,
     rep_frames,
 )
 
@@ -142,17 +142,7 @@ def judge_rep(
         ("lateral_lean", lean is not None and lean > rules["max_lean_deg"]),
     )
     towards = f" towards the {side}" if side else ""
-    findings = [
-        SidedFinding(
-            code,
-            "medium",
-            rep.start_s,
-            rep.end_s,
-            f"Rep {index}: {FINDINGS[code]}{towards}.",
-        )
-        for code, hit in checks
-        if hit
-    ]
+    findings = rep_findings(checks, rep, f"Rep {index}", FINDINGS, suffix=towards)
     return SidedRep(index, rep.start_s, rep.end_s, side, measures, findings)
 
 

@@ -109,6 +109,29 @@ class RepSpec:
     nouns: str = "reps"
 
 
+def rep_findings(
+    checks: tuple[tuple[str, bool], ...],
+    rep: Rep,
+    label: str,
+    texts: dict[str, str],
+    severity: dict[str, str] | None = None,
+    suffix: str = "",
+) -> list[SidedFinding]:
+    """The findings of the `checks` (code, hit) that hit, over the rep's span, each worded
+    "<label>: <text><suffix>." ("medium" severity unless `severity` names another)."""
+    return [
+        SidedFinding(
+            code,
+            (severity or {}).get(code, "medium"),
+            rep.start_s,
+            rep.end_s,
+            f"{label}: {texts[code]}{suffix}.",
+        )
+        for code, hit in checks
+        if hit
+    ]
+
+
 def finite_median(v: np.ndarray) -> float | None:
     v = np.asarray(v, dtype=float)
     v = v[np.isfinite(v)]

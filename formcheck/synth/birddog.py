@@ -39,7 +39,6 @@ the limbs that reach in the next rep (after the last rep: the last rep's).
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -55,7 +54,7 @@ from formcheck.synth.skeleton import (
     Skeleton,
     build_skeleton,
 )
-from formcheck.synth.spec import CLOTHING_COLOURS, SynthSpec
+from formcheck.synth.spec import CLOTHING_COLOURS, SynthSpec, cached_by_spec
 
 # Heights (metres, 1.75 m body) of the joints resting on the floor: the knee's radius (x girth),
 # the ankle sphere's and the hand's, as body.py draws them.
@@ -335,14 +334,5 @@ class BirdDogScript:
         }
 
 
-_SCRIPTS: dict[str, BirdDogScript] = {}
-
-
-def bird_dog_script(spec: SynthSpec) -> BirdDogScript:
-    """The script of a bird dog spec, cached by the spec's values."""
-    key = json.dumps(spec.to_dict(), sort_keys=True)
-    if key not in _SCRIPTS:
-        if len(_SCRIPTS) >= 16:
-            _SCRIPTS.clear()
-        _SCRIPTS[key] = BirdDogScript(spec)
-    return _SCRIPTS[key]
+# The script of a spec, built once per spec.
+bird_dog_script = cached_by_spec(BirdDogScript)

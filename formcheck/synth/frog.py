@@ -34,7 +34,6 @@ Truth, per frame, from the world joints (degrees): see `FrogScript._record`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -53,8 +52,9 @@ from formcheck.synth.skeleton import (
     UPPER_ARM,
     Skeleton,
     build_skeleton,
+    two_link_joint,
 )
-from formcheck.synth.spec import CLOTHING_COLOURS, SynthSpec
+from formcheck.synth.spec import CLOTHING_COLOURS, SynthSpec, cached_by_spec
 
 # Ankle centres from the midline (x k, 1.75 m body) and the feet's turn-out about the vertical.
 STANCE_HALF_WIDTH = 0.25
@@ -296,24 +296,8 @@ class FrogScript:
 def _elbow(sh: np.ndarray, wrist: np.ndarray, upper: float, fore: float, sign: float) -> np.ndarray:
     """Elbow of a two-link arm from shoulder to wrist, bent towards `ELBOW_POLE` (z mirrored by
     sign)."""
-    d = wrist - sh
-    dist = float(np.linalg.norm(d))
-    u = d / dist
-    cos_a = np.clip((upper**2 + dist**2 - fore**2) / (2.0 * upper * dist), -1.0, 1.0)
-    pole = ELBOW_POLE * np.array([1.0, 1.0, sign])
-    v = pole - np.dot(pole, u) * u
-    v /= np.linalg.norm(v)
-    return sh + upper * (cos_a * u + np.sqrt(1.0 - cos_a**2) * v)
+    return two_link_joint(sh, wrist, upper, fore, ELBOW_POLE * np.array([1.0, 1.0, sign]))
 
 
-_SCRIPTS: dict[str, FrogScript] = {}
-
-
-def frog_script(spec: SynthSpec) -> FrogScript:
-    """The script of a frog squat spec, cached by the spec's values."""
-    key = json.dumps(spec.to_dict(), sort_keys=True)
-    if key not in _SCRIPTS:
-        if len(_SCRIPTS) >= 16:
-            _SCRIPTS.clear()
-        _SCRIPTS[key] = FrogScript(spec)
-    return _SCRIPTS[key]
+# The script of a spec, built once per spec.
+frog_script = cached_by_spec(FrogScript)

@@ -41,7 +41,6 @@ both included.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -55,7 +54,7 @@ from formcheck.synth.skeleton import (
     Skeleton,
     build_skeleton,
 )
-from formcheck.synth.spec import CLOTHING_COLOURS, HOLD_TRANSITION_S, SynthSpec
+from formcheck.synth.spec import CLOTHING_COLOURS, HOLD_TRANSITION_S, SynthSpec, cached_by_spec
 
 FAULT_RAMP_S = 1.5
 # Plank: feet pointed a little (shank-foot angle 105 deg); kneeling start position.
@@ -484,14 +483,5 @@ class HoldScript:
         return _Placement(rotation, offset)
 
 
-_SCRIPTS: dict[str, HoldScript] = {}
-
-
-def hold_script(spec: SynthSpec) -> HoldScript:
-    """The script of a hold spec, cached by the spec's values."""
-    key = json.dumps(spec.to_dict(), sort_keys=True)
-    if key not in _SCRIPTS:
-        if len(_SCRIPTS) >= 16:
-            _SCRIPTS.clear()
-        _SCRIPTS[key] = HoldScript(spec)
-    return _SCRIPTS[key]
+# The script of a spec, built once per spec.
+hold_script = cached_by_spec(HoldScript)

@@ -47,7 +47,6 @@ last rep's).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, replace
 
@@ -55,8 +54,14 @@ import numpy as np
 
 from formcheck.synth.birddog import BirdDogRep, BirdDogScript
 from formcheck.synth.body import ARM, HEAD, LEG, PELVIS, TORSO, Spheres
-from formcheck.synth.skeleton import FOREARM, REFERENCE_HEIGHT_M, UPPER_ARM, Skeleton
-from formcheck.synth.spec import SynthSpec
+from formcheck.synth.skeleton import (
+    FOREARM,
+    REFERENCE_HEIGHT_M,
+    UPPER_ARM,
+    Skeleton,
+    two_link_joint,
+)
+from formcheck.synth.spec import SynthSpec, cached_by_spec
 
 # Camera yaw added to the spec's yaw per view (the side view is 0; see raster.Camera).
 CAMERA_YAW_DEG = {"back": -90.0, "front": 90.0}
@@ -273,18 +278,8 @@ class HydrantScript:
 
     def _elbow(self, sh: np.ndarray, wr: np.ndarray, side: str) -> np.ndarray:
         """Two-link elbow between shoulder and wrist, bending towards `ELBOW_POLE`."""
-        k = self.k
-        up, fore = UPPER_ARM * k, FOREARM * k
-        d = wr - sh
-        dist = float(np.linalg.norm(d))
-        u = d / dist
-        if dist >= up + fore - EPS:
-            return sh + up * u
-        along = (up * up - fore * fore + dist * dist) / (2.0 * dist)
-        out = math.sqrt(max(up * up - along * along, 0.0))
         pole = ELBOW_POLE * np.array([1.0, 1.0, SIGN[side]])
-        pole = pole - np.dot(pole, u) * u
-        return sh + along * u + out * pole / np.linalg.norm(pole)
+        return two_link_joint(sh, wr, UPPER_ARM * self.k, FOREARM * self.k, pole)
 
     @staticmethod
     def _record(w: dict[str, np.ndarray], sk: Skeleton, side: str) -> dict[str, object]:
@@ -322,14 +317,5 @@ class HydrantScript:
         }
 
 
-_SCRIPTS: dict[str, HydrantScript] = {}
-
-
-def hydrant_script(spec: SynthSpec) -> HydrantScript:
-    """The script of a fire hydrant spec, cached by the spec's values."""
-    key = json.dumps(spec.to_dict(), sort_keys=True)
-    if key not in _SCRIPTS:
-        if len(_SCRIPTS) >= 16:
-            _SCRIPTS.clear()
-        _SCRIPTS[key] = HydrantScript(spec)
-    return _SCRIPTS[key]
+# The script of a spec, built once per spec.
+hydrant_script = cached_by_spec(HydrantScript)

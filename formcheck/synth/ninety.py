@@ -48,7 +48,6 @@ then `pad_seconds` (also before the first rep). Truth per frame: see `NinetyScri
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -64,7 +63,7 @@ from formcheck.synth.skeleton import (
     Skeleton,
     build_skeleton,
 )
-from formcheck.synth.spec import CLOTHING_COLOURS, SynthSpec
+from formcheck.synth.spec import CLOTHING_COLOURS, SynthSpec, cached_by_spec
 
 # The camera is turned this far from the side view to face the lifter (as the Pallof press).
 CAMERA_YAW_DEG = 90.0
@@ -421,14 +420,5 @@ class NinetyScript:
         }
 
 
-_SCRIPTS: dict[str, NinetyScript] = {}
-
-
-def ninety_script(spec: SynthSpec) -> NinetyScript:
-    """The script of a 90/90 hip switch spec, cached by the spec's values."""
-    key = json.dumps(spec.to_dict(), sort_keys=True)
-    if key not in _SCRIPTS:
-        if len(_SCRIPTS) >= 16:
-            _SCRIPTS.clear()
-        _SCRIPTS[key] = NinetyScript(spec)
-    return _SCRIPTS[key]
+# The script of a spec, built once per spec.
+ninety_script = cached_by_spec(NinetyScript)

@@ -39,7 +39,6 @@ Truth, per frame: see `PallofScript._record`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -62,8 +61,9 @@ from formcheck.synth.skeleton import (
     UPPER_ARM,
     Skeleton,
     build_skeleton,
+    two_link_joint,
 )
-from formcheck.synth.spec import CLOTHING_COLOURS, SynthSpec
+from formcheck.synth.spec import CLOTHING_COLOURS, SynthSpec, cached_by_spec
 
 # The camera is turned this far from the side view to face the lifter.
 CAMERA_YAW_DEG = 90.0
@@ -348,24 +348,8 @@ class PallofScript:
 
 def _elbow(sh: np.ndarray, wrist: np.ndarray, upper: float, fore: float, side: str) -> np.ndarray:
     """Elbow of a two-link arm from shoulder to wrist, bent towards the side's `ELBOW_POLE`."""
-    d = wrist - sh
-    dist = float(np.linalg.norm(d))
-    u = d / dist
-    cos_a = np.clip((upper**2 + dist**2 - fore**2) / (2.0 * upper * dist), -1.0, 1.0)
-    pole = ELBOW_POLE * np.array([1.0, 1.0, SIGN[side]])
-    v = pole - np.dot(pole, u) * u
-    v /= np.linalg.norm(v)
-    return sh + upper * (cos_a * u + np.sqrt(1.0 - cos_a**2) * v)
+    return two_link_joint(sh, wrist, upper, fore, ELBOW_POLE * np.array([1.0, 1.0, SIGN[side]]))
 
 
-_SCRIPTS: dict[str, PallofScript] = {}
-
-
-def pallof_script(spec: SynthSpec) -> PallofScript:
-    """The script of a Pallof press spec, cached by the spec's values."""
-    key = json.dumps(spec.to_dict(), sort_keys=True)
-    if key not in _SCRIPTS:
-        if len(_SCRIPTS) >= 16:
-            _SCRIPTS.clear()
-        _SCRIPTS[key] = PallofScript(spec)
-    return _SCRIPTS[key]
+# The script of a spec, built once per spec.
+pallof_script = cached_by_spec(PallofScript)

@@ -168,3 +168,17 @@ def build_skeleton(
         scale=k,
         arms_forward=arms_forward,
     )
+
+
+def two_link_joint(
+    root: np.ndarray, end: np.ndarray, upper: float, lower: float, pole: np.ndarray
+) -> np.ndarray:
+    """The middle joint of a two-link limb (e.g. the elbow from shoulder to wrist) with links of
+    `upper` and `lower` length, bent towards the direction `pole`."""
+    d = end - root
+    dist = float(np.linalg.norm(d))
+    u = d / dist
+    cos_a = np.clip((upper**2 + dist**2 - lower**2) / (2.0 * upper * dist), -1.0, 1.0)
+    v = pole - np.dot(pole, u) * u
+    v /= np.linalg.norm(v)
+    return root + upper * (cos_a * u + np.sqrt(1.0 - cos_a**2) * v)

@@ -6,10 +6,15 @@ Out: `SynthSpec` (validated, JSON-serialisable), `BodyShape` presets and `SynthR
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from formcheck.errors import InputError
+
+T = TypeVar("T")
 
 REP_KINDS: tuple[str, ...] = ("hinge_flat", "hinge_round", "squat")
 HOLD_KINDS: tuple[str, ...] = ("plank", "side_plank")
@@ -415,3 +420,19 @@ class SynthResult:
     def peak(self, name: str) -> float:
         """Largest value of one angle over the clip."""
         return max(f[name] for f in self.frames)
+
+
+def cached_by_spec(build: Callable[[SynthSpec], T]) -> Callable[[SynthSpec], T]:
+    """`build(spec)` remembered by the spec's values (the last 16 specs): a clip asks for its
+    script once per frame."""
+    scripts: dict[str, T] = {}
+
+    def get(spec: SynthSpec) -> T:
+        key = json.dumps(spec.to_dict(), sort_keys=True)
+        if key not in scripts:
+            if len(scripts) >= 16:
+                scripts.clear()
+            scripts[key] = build(spec)
+        return scripts[key]
+
+    return get
