@@ -3,7 +3,8 @@ session-wide cache of their analyses through the real CLI.
 
 In:  ../shared/footage (clips and LABELS.tsv), next to the project root.
 Out: `FOOTAGE`, `read_labels()`, `run_cli()`, `stderr_lines()` and the fixtures `clip_labels`
-     and `footage_runs` (each clip analysed at most once per test session, on first use).
+     and `footage_runs` (each clip analysed at most once per test session, on first use), and
+     `pose_model` (BlazePose on still rendered frames).
 """
 
 from __future__ import annotations
@@ -162,3 +163,13 @@ def run_as_nobody(func, *args) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(
         list(map(str, args)), os.waitstatus_to_exitcode(status), "", stderr
     )
+
+
+@pytest.fixture(scope="session")
+def pose_model():
+    """MediaPipe's BlazePose Full on still pictures (rendered frames), segmentation on."""
+    mp = pytest.importorskip("mediapipe")
+    with mp.solutions.pose.Pose(
+        static_image_mode=True, model_complexity=1, enable_segmentation=True
+    ) as pose:
+        yield pose

@@ -171,15 +171,6 @@ def test_cli_renders_and_reports_bad_input(tmp_path: Path, capsys: pytest.Captur
     assert "even" in capsys.readouterr().err
 
 
-@pytest.fixture(scope="module")
-def pose_model():
-    mp = pytest.importorskip("mediapipe")
-    with mp.solutions.pose.Pose(
-        static_image_mode=True, model_complexity=1, enable_segmentation=True
-    ) as pose:
-        yield pose
-
-
 @pytest.mark.parametrize(
     ("body", "yaw", "facing"),
     [("average", 0.0, "right"), ("slim", 30.0, "right"), ("heavy", 30.0, "left")],

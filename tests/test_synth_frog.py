@@ -221,13 +221,6 @@ def test_frog_cli_renders_and_writes_truth(tmp_path: Path, capsys: pytest.Captur
     assert "frog_abduction_deg must be between 0.0 and 60.0" in capsys.readouterr().err
 
 
-@pytest.fixture(scope="module")
-def pose_model():
-    mp = pytest.importorskip("mediapipe")
-    with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1) as pose:
-        yield pose
-
-
 @pytest.mark.parametrize("yaw", [0.0, 90.0], ids=["side", "front"])
 def test_mediapipe_finds_the_frog_bottom(pose_model, yaw: float) -> None:
     """The pose model finds the mannequin at the bottom with both knees and both ankles inside

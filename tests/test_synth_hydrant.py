@@ -243,13 +243,6 @@ def test_fire_hydrant_views_put_the_lifter_left_on_the_expected_side() -> None:
 
 
 # -- MediaPipe ----------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def pose_model():
-    mp = pytest.importorskip("mediapipe")
-    with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1) as pose:
-        yield pose
-
-
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_mediapipe_finds_the_hydrant_from_behind(pose_model, side: str) -> None:
     """At the top, from behind: MediaPipe finds the body, both hips and knees inside the

@@ -222,13 +222,6 @@ def test_ninety_is_filmed_from_the_front() -> None:
     assert px["knee_l"][1] < px["hip_l"][1] and px["knee_r"][1] < px["hip_r"][1]
 
 
-@pytest.fixture(scope="module")
-def pose_model():
-    mp = pytest.importorskip("mediapipe")
-    with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1) as pose:
-        yield pose
-
-
 def test_mediapipe_finds_the_seated_body(pose_model) -> None:
     """The pose model finds the seated mannequin, hips, knees and ankles in the picture and
     near the true joints. Measured (default spec, 640x360, 3 m): all within ~10 px, visibility
