@@ -7,6 +7,7 @@ Out: printed per scenario: server-side processing time per frame and round-trip 
 
     python benchmarks/live_latency.py                       # 1 client at 30 fps, 2 at 15 fps
     python benchmarks/live_latency.py --scenario 1x30 --seconds 10
+    python benchmarks/live_latency.py --scenario 1x30 --model lite   # the server's pose model
 Targets (2-core machine): server p95 <= 60 ms and round-trip p95 <= 100 ms at 30 fps with one
 client; round-trip p95 <= 150 ms with two clients at 15 fps each.
 """
@@ -119,12 +120,12 @@ async def scenario(url: str, clip: Path, clients: int, fps: float, seconds: floa
     print(f"  load average (1 min) : {load_before[0]:.2f} before, {load_after[0]:.2f} after")
 
 
-def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
+def start_server(data_dir: Path, model: str) -> tuple[subprocess.Popen, str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     command = [sys.executable, "-m", "server", "--port", str(port), "--data-dir", str(data_dir)]
-    command += ["--workers", "1"]
+    command += ["--workers", "1", "--model", model]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -149,11 +150,14 @@ def main() -> int:
     )
     parser.add_argument("--seconds", type=float, default=None, help="only the clip's first seconds")
     parser.add_argument("--url", help="ws://host:port/api/live of a running server")
+    parser.add_argument(
+        "--model", default="auto", choices=("lite", "full", "heavy", "auto"), help="pose model"
+    )
     args = parser.parse_args()
     scenarios = [tuple(s.lower().split("x")) for s in (args.scenario or ["1x30", "2x15"])]
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = (None, args.url) if args.url else start_server(Path(tmp) / "data")
+        proc, url = (None, args.url) if args.url else start_server(Path(tmp) / "data", args.model)
         try:
             for clients, fps in scenarios:
                 asyncio.run(scenario(url, args.clip, int(clients), float(fps), args.seconds))
