@@ -281,3 +281,35 @@ def test_a_side_plank_is_shown_with_its_own_measures(
     page.screenshot(path=str(ARTIFACTS / "viewer-side-plank.png"), full_page=True)
     page.close()
     assert not errors and not view_errors, errors + view_errors
+
+
+def test_a_frog_squat_is_shown_with_reps_without_sides(
+    browser, server: ServerProcess, tmp_path: Path
+) -> None:
+    """A rendered frog squat from the front uploaded as one: the badge counts its reps without
+    sides, the read-outs and the measures chart are the frog squat's own."""
+    from formcheck.synth.clip import render_clip
+    from formcheck.synth.spec import SynthSpec
+
+    clip = tmp_path / "frog.mp4"
+    render_clip(SynthSpec(kind="frog_squat", reps=1, yaw_deg=90.0, fps=10.0), clip)
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url + "/")
+    page.wait_for_function("document.querySelector('#exercise option[value=frog-squat]') !== null")
+    page.select_option("#exercise", "frog-squat")
+    page.set_input_files("#file-input", str(clip))
+    link = page.locator(".upload-item:has-text('frog.mp4') .open-result")
+    link.wait_for(timeout=180_000)
+    href = link.get_attribute("href")
+    page.close()
+    page, view_errors = _open_viewer(browser, server.url + href)
+    badge = page.locator("#verdict")
+    badge.wait_for()
+    assert badge.inner_text() == "1 rep" and "good" in badge.get_attribute("class")
+    assert "Frog squat" in page.inner_text("#subtitle")
+    assert page.inner_text(".readout.hip .label").lower() == "depth"
+    assert page.locator("#measures-card svg polyline").count() >= 2  # depth, spread, abduction
+    page.close()
+    assert not errors and not view_errors, errors + view_errors

@@ -58,10 +58,10 @@ CUES = {
 SEVERITY = {"shallow": "low", "knees_narrow": "low"}
 MEASURES = (
     "depth",
-    "hip_flexion_deg",
-    "lumbar_flexion_deg",
     "knee_spread_ratio",
     "hip_abduction_deg",
+    "hip_flexion_deg",
+    "lumbar_flexion_deg",
 )
 _NAMES = ("drop", "hip", "lumbar", "spread", "abduction")
 

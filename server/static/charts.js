@@ -201,7 +201,7 @@ export function buildTimeChart(container, report, onSeek) {
   const panel = (lo, hi, y, top, height, title) => {
     for (const v of ticks(lo, hi, 4)) {
       grid.append(svg("line", { x1: pad.l, x2: W - pad.r, y1: y(v), y2: y(v) }));
-      axis.append(svg("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end" }, document.createTextNode(`${v}°`)));
+      axis.append(svg("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end" }, document.createTextNode(`${v}${unit}`)));
     }
     axis.append(svg("text", { x: pad.l, y: top - 7, style: "fill:#c9d2de;font-weight:600" }, document.createTextNode(title)));
     root.append(svg("rect", { x: pad.l, y: top, width: W - pad.l - pad.r, height, fill: "none", stroke: "#2a323d" }));
@@ -357,8 +357,11 @@ export function buildMeasureChart(container, report, keys, labels, onSeek) {
   keys.forEach((key, k) => {
     const top = pad.t + k * (panelH + gap);
     const values = report.frames.map((f) => f[key]).filter((v) => v != null);
-    const hi = Math.max(10, ...values) * 1.08;
-    const lo = Math.min(-10, ...values) * 1.08;
+    // Angles get at least +-10 deg of scale; ratios (depth, knee spread) their own range.
+    const deg = key.endsWith("_deg");
+    const unit = deg ? "°" : "";
+    const hi = Math.max(deg ? 10 : 1, ...values) * 1.08;
+    const lo = Math.min(deg ? -10 : 0, ...values) * 1.08;
     const y = (v) => top + panelH - ((v - lo) / (hi - lo)) * panelH;
     for (const span of spans) {
       root.append(svg("rect", {

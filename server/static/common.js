@@ -35,6 +35,12 @@ export function fmtDeg(value, digits = 0) {
   return value == null || Number.isNaN(value) ? "–" : `${value.toFixed(digits)}°`;
 }
 
+/** A measure's value with its unit: degrees for "*_deg" keys, else a plain number (ratios). */
+export function fmtMeasure(key, value) {
+  if (key.endsWith("_deg")) return fmtDeg(value);
+  return value == null || Number.isNaN(value) ? "–" : value.toFixed(2);
+}
+
 export function fmtSeconds(value, digits = 2) {
   return value == null ? "–" : `${value.toFixed(digits)} s`;
 }

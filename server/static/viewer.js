@@ -1,6 +1,6 @@
 // Viewer page: video + overlay in sync with the report, controls, timeline, charts, rep table.
 import {
-  el, EXERCISE_MEASURES, EXERCISE_NAMES, fmtDeg, measureLabel, loadExercises, fmtSeconds, followAnalysis, getJSON, lumbarColor, lumbarLevel, repsBySide, repVerdict,
+  el, EXERCISE_MEASURES, EXERCISE_NAMES, fmtDeg, fmtMeasure, measureLabel, loadExercises, fmtSeconds, followAnalysis, getJSON, lumbarColor, lumbarLevel, repsBySide, repVerdict,
 } from "/static/common.js";
 import { Overlay } from "/static/overlay.js";
 import { buildMeasureChart, buildRhythmChart, buildTimeChart, buildTimeline, repColor, severityClass } from "/static/charts.js";
@@ -158,8 +158,8 @@ function render(analysis) {
     if (index === lastIndex) return;
     lastIndex = index;
     if (ownLayout) {
-      $("ro-hip").textContent = fmtDeg(frame?.[holdMeasures[0]]);
-      $("ro-lumbar").textContent = fmtDeg(frame?.[holdMeasures[1]]);
+      $("ro-hip").textContent = fmtMeasure(holdMeasures[0], frame?.[holdMeasures[0]]);
+      $("ro-lumbar").textContent = fmtMeasure(holdMeasures[1], frame?.[holdMeasures[1]]);
     } else {
       $("ro-hip").textContent = fmtDeg(frame?.hip_flexion_deg);
       const lumbar = $("ro-lumbar");
