@@ -201,7 +201,7 @@ export function buildTimeChart(container, report, onSeek) {
   const panel = (lo, hi, y, top, height, title) => {
     for (const v of ticks(lo, hi, 4)) {
       grid.append(svg("line", { x1: pad.l, x2: W - pad.r, y1: y(v), y2: y(v) }));
-      axis.append(svg("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end" }, document.createTextNode(`${v}${unit}`)));
+      axis.append(svg("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end" }, document.createTextNode(`${v}°`)));
     }
     axis.append(svg("text", { x: pad.l, y: top - 7, style: "fill:#c9d2de;font-weight:600" }, document.createTextNode(title)));
     root.append(svg("rect", { x: pad.l, y: top, width: W - pad.l - pad.r, height, fill: "none", stroke: "#2a323d" }));
@@ -371,7 +371,7 @@ export function buildMeasureChart(container, report, keys, labels, onSeek) {
     }
     for (const v of ticks(lo, hi, 4)) {
       grid.append(svg("line", { x1: pad.l, x2: W - pad.r, y1: y(v), y2: y(v) }));
-      axis.append(svg("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end" }, document.createTextNode(`${v}°`)));
+      axis.append(svg("text", { x: pad.l - 6, y: y(v) + 4, "text-anchor": "end" }, document.createTextNode(`${v}${unit}`)));
     }
     axis.append(svg("text", { x: pad.l, y: top - 7, style: "fill:#c9d2de;font-weight:600" }, document.createTextNode(labels[k])));
     root.append(svg("rect", { x: pad.l, y: top, width: W - pad.l - pad.r, height: panelH, fill: "none", stroke: "#2a323d" }));
