@@ -1,7 +1,7 @@
 """Real-clip verdicts: formcheck on every labelled clip of ../shared/footage, scored honestly.
 
 Usage: python benchmarks/realclips.py [--footage DIR] [--cache DIR] [--unsure P]
-                                      [--model lite|full|heavy]
+                                      [--model lite|full|heavy] [--pose-hz HZ]
 
 Per clip: group, label, the camera view, the verdict the shipped model gives (rounded / flat /
 not judged, confidence, reason), reps found against labelled, peak lumbar flexion and back bow
@@ -79,12 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--unsure", type=float, default=None, help="ambiguous band around p=0.5")
     ap.add_argument("--model", default="full", choices=("lite", "full", "heavy"))
+    ap.add_argument(
+        "--pose-hz", type=float, default=None, help="pose inference rate (default: the analysis')"
+    )
     args = ap.parse_args(argv)
     clips = load_clips(args.footage)
     if not clips:
         print(f"no LABELS.tsv in {args.footage}")
         return 1
     opts = AnalysisOptions(model=args.model)
+    if args.pose_hz is not None:
+        opts.pose_hz = args.pose_hz
     unsure = opts.rounding.verdict.unsure if args.unsure is None else args.unsure
     cases = []
     for clip in clips:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import math
 import os
 import sys
 import time
@@ -31,6 +32,7 @@ from .errors import FormcheckError
 from .outputs import check_outputs
 from .posemodels import resolve
 from .report import SCHEMA
+from .video import duration_hint
 from .writers import WRITERS
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
@@ -248,6 +250,18 @@ def _prepare(clips: list[Clip], opts: BatchOptions, opts_key: str) -> dict[str, 
     return jobs
 
 
+def longest_first(jobs: list[Job]) -> list[Job]:
+    """Jobs ordered by clip length (from the header), longest first: the long clips start
+    early, so the batch does not end with one core analysing a long clip while the others
+    wait. Clips whose header gives no length go first: they usually fail at once."""
+
+    def seconds(job: Job) -> float:
+        hint = duration_hint(job.path)
+        return math.inf if hint is None else hint
+
+    return sorted(jobs, key=seconds, reverse=True)
+
+
 def _record(out_dir: Path, opts_key: str, job: Job, outcome: Outcome, options: dict) -> dict:
     """Write the manifest of a finished clip (after its outputs are in place)."""
     report = outcome.report or {}
@@ -302,18 +316,19 @@ def run_batch(inputs: list[str], opts: BatchOptions) -> tuple[list[Clip], bool]:
 
     interrupted = False
     workers = opts.workers or os.cpu_count() or 1
+    todo = longest_first(list(jobs.values()))
     try:
-        if jobs and opts.engine == "ray":
+        if todo and opts.engine == "ray":
             run_ray(
-                list(jobs.values()),
+                todo,
                 on_done,
                 opts.workers,
                 address=opts.address,
                 upload=opts.upload,
                 verbose=opts.verbose,
             )
-        elif jobs:
-            run_local(list(jobs.values()), on_done, workers, verbose=opts.verbose)
+        elif todo:
+            run_local(todo, on_done, workers, verbose=opts.verbose)
     except KeyboardInterrupt:
         interrupted = True
     finally:

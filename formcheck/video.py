@@ -155,6 +155,21 @@ def probe(path: str | Path) -> VideoInfo:
         container.close()
 
 
+def duration_hint(path: str | Path) -> float | None:
+    """The clip's length in seconds from its header alone (nothing decoded); None when the
+    header does not say or the file cannot be opened."""
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if container.duration:
+                return container.duration / av.time_base
+            stream = container.streams.video[0]
+            if stream.duration and stream.time_base:
+                return float(stream.duration * stream.time_base)
+    except (av.FFmpegError, OSError, IndexError, ValueError):
+        pass
+    return None
+
+
 def _probe_container(path: Path, container: av.container.InputContainer) -> VideoInfo:
     name = path.name
     if not container.streams.video:

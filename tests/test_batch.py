@@ -92,6 +92,17 @@ def test_options_key_changes_with_options() -> None:
     assert a != batch.options_key({"exercise": "rdl", "model": "full", "pose_hz": 15.0})
 
 
+def test_longest_clips_start_first(tmp_path: Path) -> None:
+    from formcheck.batch_engines import Job
+
+    short, long_ = (FOOTAGE / f for f in ("kaiakol_squat_correct_016.mp4", "tby66_0016r_1.mp4"))
+    mid = FOOTAGE / "mattiolato_Good_000001.mp4"
+    (tmp_path / "junk.mp4").write_bytes(b"not a video")
+    jobs = [Job(p.name, p, {}, {}) for p in (short, long_, tmp_path / "junk.mp4", mid)]
+    order = [j.key for j in batch.longest_first(jobs)]
+    assert order == ["junk.mp4", long_.name, mid.name, short.name]
+
+
 def test_ray_engine_without_ray_says_how_to_install(monkeypatch, tmp_path: Path) -> None:
     from formcheck.cli import build_parser
 
