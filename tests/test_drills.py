@@ -71,6 +71,32 @@ def test_ninety_ninety_without_world_landmarks_is_unmeasured() -> None:
     assert all(np.isnan(v) for v in m.values())
 
 
+def _pictured(thigh: float, shin: float) -> ExerciseFrame:
+    """Picture landmarks, trunk 100 px upright; both thighs `thigh`, both shins `shin` trunks."""
+    p = np.zeros((33, 2))
+    p[23], p[24] = (60.0, 200.0), (40.0, 200.0)
+    p[11], p[12] = (60.0, 100.0), (40.0, 100.0)
+    for hip, knee, ankle in ((23, 25, 27), (24, 26, 28)):
+        p[knee] = p[hip] + (0.0, 100.0 * thigh)
+        p[ankle] = p[knee] + (100.0 * shin, 0.0)
+    return ExerciseFrame(0.0, landmarks=p)
+
+
+def test_ninety_ninety_segment_lengths_from_the_clip_or_the_prior() -> None:
+    lengths = ninety_ninety.picture_lengths(_pictured(0.7, 0.9))
+    assert lengths.ravel() == pytest.approx([0.7, 0.7, 0.9, 0.9])
+    few = [ninety_ninety.picture_lengths(_pictured(0.5, 0.5))] * (ninety_ninety.MIN_FRAMES - 1)
+    assert ninety_ninety.segment_lengths(few) == ninety_ninety.PRIOR
+    # Foreshortened frames read short; the high percentile reads the in-plane length.
+    clip = [_pictured(0.5 + 0.03 * i, 0.6 + 0.03 * i) for i in range(11)]
+    thigh, shin = ninety_ninety.segment_lengths(ninety_ninety.picture_lengths(f) for f in clip)
+    assert thigh == pytest.approx(0.8, abs=0.02) and shin == pytest.approx(0.9, abs=0.02)
+    learnt = ninety_ninety.LearntLengths()
+    for f in clip:
+        learnt.measure(f)
+    assert ninety_ninety.segment_lengths(learnt.pictured) == pytest.approx((thigh, shin))
+
+
 def _quadruped(abd_left: float, abd_right: float, roll: float = 0.0) -> np.ndarray:
     """Picture landmarks seen from behind: the lifter's left on the picture's left; hips 100 px
     apart rolled by `roll` (+ left side up), thighs 150 px long hanging down, abducted."""

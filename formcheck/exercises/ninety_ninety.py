@@ -12,9 +12,12 @@ Out: `SidedResult` (see `sided`): per-frame `hip_external_rotation_deg` (the fro
      per side (median over every position held, the first included). Live: `stream`.
 
 Rotation is read in three dimensions: the picture gives the legs' joints across and up, and
-their depth is rebuilt from the segments' lengths (see `rebuild`: MediaPipe's own depth lays
-a shin pointing at the camera flat, and read rotations 20-35 deg short on renders). The pelvis frame is the hip line and the trunk's
-up direction (hip centre -> shoulder centre, made square to the hip line). For a thigh u (hip ->
+their depth is rebuilt from the segments' lengths (see `rebuild`: MediaPipe's own depth lays a
+shin pointing at the camera flat, and read rotations 20-35 deg short on renders). The lengths
+are the person's own, read from the clip (`segment_lengths`; live, from the frames so far): in
+the 90/90 the front shin and the back thigh lie about in the picture plane, so their longest
+picture lengths are their true ones. The pelvis frame is the hip line and the trunk's up
+direction (hip centre -> shoulder centre, made square to the hip line). For a thigh u (hip ->
 knee), the shin at zero rotation points the pelvis's "down" made square to u; the hip's
 rotation is the angle about u from there to the actual shin (knee -> ankle, square to u),
 external when it turns the foot towards the body's midline for a thigh pointing forward
@@ -26,18 +29,24 @@ forward; a switch is the difference of the thighs' forwardness passing through z
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import replace
+from functools import partial
+
 import numpy as np
 
 from ..reps import Rep
-from .registry import ExerciseFrame
+from .registry import Exercise, ExerciseFrame, register
 from .sided import (
     REP_RULES,
     SIDES,
     RepSpec,
+    RepStream,
     SidedRep,
     SidedResult,
+    analyse_reps,
     finite_median,
-    register_sided,
     rep_findings,
 )
 
@@ -71,6 +80,13 @@ ER_SIGN = {"left": -1.0, "right": 1.0}
 # Thigh and shin length over the trunk's (hip centre -> shoulder centre): 0.245 and 0.246 of
 # stature against 0.288 (Winter, Biomechanics and Motor Control of Human Movement, 2009).
 SEGMENT_TO_TRUNK = 0.85
+PRIOR = (SEGMENT_TO_TRUNK, SEGMENT_TO_TRUNK)  # thigh, shin
+# The person's own lengths: this percentile of each segment's picture length over the trunk's
+# (the front shin and the back thigh lie about in the picture plane), from at least
+# `MIN_FRAMES` frames (else the prior); live, over the last `LIVE_FRAMES` frames.
+LENGTH_PERCENTILE = 95.0
+MIN_FRAMES = 10
+LIVE_FRAMES = 900
 _NAMES = ("rot_left", "rot_right", "fwd_left", "fwd_right", "lean")
 
 
@@ -101,12 +117,14 @@ def _thigh_depth_sign(w: np.ndarray, side: str) -> float:
     return 1.0 if w[KNEE[side], 2] > w[HIP[side], 2] else -1.0
 
 
-def rebuild(landmarks: np.ndarray, world: np.ndarray) -> np.ndarray | None:
+def rebuild(
+    landmarks: np.ndarray, world: np.ndarray, lengths: tuple[float, float] = PRIOR
+) -> np.ndarray | None:
     """Landmarks in three dimensions, in pixels: x, y from the picture, the legs' depth from
     their segment lengths. MediaPipe's world landmarks lay a shin pointing at or away from the
     camera nearly flat in the picture plane, so depth is rebuilt instead: each thigh and shin is
-    `SEGMENT_TO_TRUNK` trunk lengths long (the trunk, hip centre -> shoulder centre, is upright
-    and square to the camera here), and its depth is what the picture leaves of that length.
+    `lengths` (thigh, shin) trunk lengths long (the trunk, hip centre -> shoulder centre, is
+    upright and square to the camera here), and its depth is what the picture leaves of that.
     The direction in depth: a thigh's from the world landmarks (they get it right); a shin's from
     the position, towards the camera for the front leg and away for the back leg."""
     p = np.zeros((33, 3))
@@ -114,14 +132,14 @@ def rebuild(landmarks: np.ndarray, world: np.ndarray) -> np.ndarray | None:
     trunk = float(np.linalg.norm(p[[11, 12], :2].mean(0) - p[[23, 24], :2].mean(0)))
     if trunk < 1.0:
         return None
-    length = SEGMENT_TO_TRUNK * trunk
-    forward = {s: -_thigh_depth_sign(world, s) * _in_plane_share(p, s, length) for s in SIDES}
+    thigh, shin = lengths[0] * trunk, lengths[1] * trunk
+    forward = {s: -_thigh_depth_sign(world, s) * _in_plane_share(p, s, thigh) for s in SIDES}
     front = max(SIDES, key=lambda s: forward[s])
     for s in SIDES:
         shin_sign = -1.0 if s == front else 1.0
-        for a, b, sign in (
-            (HIP[s], KNEE[s], _thigh_depth_sign(world, s)),
-            (KNEE[s], ANKLE[s], shin_sign),
+        for a, b, sign, length in (
+            (HIP[s], KNEE[s], _thigh_depth_sign(world, s), thigh),
+            (KNEE[s], ANKLE[s], shin_sign, shin),
         ):
             flat = float(np.linalg.norm(p[b, :2] - p[a, :2]))
             p[b, 2] = p[a, 2] + sign * np.sqrt(max(length**2 - flat**2, 0.0))
@@ -134,15 +152,48 @@ def _in_plane_share(p: np.ndarray, side: str, length: float) -> float:
     return float(np.sqrt(max(1.0 - (flat / length) ** 2, 0.0)))
 
 
-def frame_measures(frame: ExerciseFrame) -> dict[str, float]:
-    """One frame: each hip's rotation (+ external), each thigh's forwardness (its share along
-    the pelvis's forward direction) and the trunk's lean back from vertical (world landmarks);
-    NaN where unseen."""
+def picture_lengths(frame: ExerciseFrame) -> np.ndarray:
+    """One frame's thighs' and shins' lengths in the picture over the trunk's: rows thigh,
+    shin; columns left, right (NaN where unseen)."""
+    out = np.full((2, 2), np.nan)
+    if frame.landmarks is None:
+        return out
+    p = np.asarray(frame.landmarks, dtype=float)[:, :2]
+    trunk = float(np.linalg.norm(p[[11, 12]].mean(0) - p[[23, 24]].mean(0)))
+    if trunk < 1.0:
+        return out
+    for j, s in enumerate(SIDES):
+        out[0, j] = np.linalg.norm(p[KNEE[s]] - p[HIP[s]]) / trunk
+        out[1, j] = np.linalg.norm(p[ANKLE[s]] - p[KNEE[s]]) / trunk
+    return out
+
+
+def segment_lengths(pictured: Iterable[np.ndarray]) -> tuple[float, float]:
+    """The person's thigh and shin lengths over the trunk's from frames' `picture_lengths`:
+    each a high percentile of its picture lengths, both sides pooled (in the 90/90 the front
+    shin and the back thigh lie about in the picture plane); the prior where too few frames."""
+    rows = [np.asarray(r).reshape(2, 2) for r in pictured]
+    if not rows:
+        return PRIOR
+    a = np.stack(rows)
+    out = list(PRIOR)
+    for k in range(2):
+        v = a[:, k].ravel()
+        v = v[np.isfinite(v)]
+        if v.size >= 2 * MIN_FRAMES:  # both sides of `MIN_FRAMES` frames
+            out[k] = float(np.percentile(v, LENGTH_PERCENTILE))
+    return out[0], out[1]
+
+
+def frame_measures(frame: ExerciseFrame, lengths: tuple[float, float] = PRIOR) -> dict[str, float]:
+    """One frame: each hip's rotation (+ external; `lengths`: thigh and shin over the trunk, see
+    `rebuild`), each thigh's forwardness (its share along the pelvis's forward direction) and
+    the trunk's lean back from vertical (world landmarks); NaN where unseen."""
     out = dict.fromkeys(_NAMES, float("nan"))
     if frame.world is None:
         return out
     world = np.asarray(frame.world, dtype=float)
-    w = world if frame.landmarks is None else rebuild(frame.landmarks, world)
+    w = world if frame.landmarks is None else rebuild(frame.landmarks, world, lengths)
     if w is None:
         return out
     left = _unit(w[HIP["left"]] - w[HIP["right"]])
@@ -285,16 +336,45 @@ SPEC = RepSpec(
 )
 
 
-NINETY_NINETY = register_sided(
-    SPEC,
-    RULES,
-    name="90-90",
-    label="90/90 hip switch",
-    views=("front",),
-    preferred_view="front",
-    film_hint="Film from the front at hip height, seated on the floor, with both knees and feet "
-    "in view.",
-    measures=MEASURES,
-    findings=FINDINGS,
+class LearntLengths:
+    """Live: the segment lengths learnt from the frames so far (`segment_lengths` over the last
+    `LIVE_FRAMES`), each frame measured with them (`measure`)."""
+
+    def __init__(self) -> None:
+        self.pictured: deque[np.ndarray] = deque(maxlen=LIVE_FRAMES)
+
+    def measure(self, frame: ExerciseFrame) -> dict[str, float]:
+        self.pictured.append(picture_lengths(frame))
+        return frame_measures(frame, segment_lengths(self.pictured))
+
+
+def analyse(frames: list, times: np.ndarray, overrides: dict | None = None) -> SidedResult:
+    """The clip's switches and rotations, its segment lengths read from the whole clip."""
+    lengths = segment_lengths(picture_lengths(f) for f in frames)
+    spec = replace(SPEC, measure=partial(frame_measures, lengths=lengths))
+    return analyse_reps(spec, frames, times, {**RULES, **(overrides or {})})
+
+
+def stream(overrides: dict | None = None) -> RepStream:
+    """Live: the same, the segment lengths learnt as frames come."""
+    spec = replace(SPEC, measure=LearntLengths().measure)
+    return RepStream(spec, {**RULES, **(overrides or {})})
+
+
+NINETY_NINETY = register(
+    Exercise(
+        name="90-90",
+        label="90/90 hip switch",
+        kind="sided reps",
+        views=("front",),
+        preferred_view="front",
+        film_hint="Film from the front at hip height, seated on the floor, with both knees and "
+        "feet in view.",
+        measures=MEASURES,
+        rules=RULES,
+        findings=FINDINGS,
+        cues=CUES,
+        analyse=analyse,
+        stream=stream,
+    )
 )
-analyse, stream = NINETY_NINETY.analyse, NINETY_NINETY.stream
