@@ -107,6 +107,9 @@ class RepSpec:
     rep_words: Callable[[SidedRep, dict[str, int]], str] | None = None
     # What one rep is called when the set is summed up live ("3 bends: ...").
     nouns: str = "reps"
+    # The rules key of how long after a rep ends its `judge` reads the frames (a position held
+    # after a switch); live then judges the rep that much later. None: judged as it ends.
+    settle: str | None = None
 
 
 def rep_findings(
@@ -207,6 +210,7 @@ class RepStream:
         self._rows: list[tuple[float, dict[str, float]]] = []
         self.reps: list[SidedRep] = []
         self.value: float | None = None
+        self._pending: tuple[Rep, float] | None = None  # a rep to judge once it has settled
 
     @property
     def phase(self) -> str:
@@ -236,24 +240,41 @@ class RepStream:
         }
 
     def update(self, t: float, frame: ExerciseFrame) -> list[RepCue]:
-        """One frame; the cues it brings (a rep's finding or its count when it ends)."""
+        """One frame; the cues it brings (a rep's finding or its count when it is judged: as it
+        ends, or `spec.settle` later)."""
         row = self.spec.measure(frame)
         self._rows = [r for r in self._rows if t - r[0] <= self.buffer_s] + [(t, row)]
         recent = self._rows[-MEDIAN_FRAMES:]
         now = {k: _median_now([r[1][k] for r in recent]) for k in row}
-        if self.spec.references is not None:
-            kept = {k: np.array([r[1][k] for r in self._rows], float) for k in row}
-            refs = {k: np.array(v) for k, v in self.spec.references(kept).items()}
-            now.update(refs)
+        now.update(self._references())
         signal = float(self.spec.signal(now, self.rules))
         self.value = signal if np.isfinite(signal) else None
         rep = self.counter.update(t, self.value)
-        if rep is None:
-            return []
+        cues: list[RepCue] = []
+        if self._pending is not None and (rep is not None or t >= self._pending[1]):
+            cues += self._judge(self._pending[0])
+            self._pending = None
+        if rep is not None:
+            if self.spec.settle is None:
+                cues += self._judge(rep)
+            else:
+                self._pending = (rep, rep.end_s + self.rules[self.spec.settle])
+        return cues
+
+    def _references(self) -> dict[str, np.ndarray]:
+        """The spec's references over the frames kept ({} without)."""
+        if self.spec.references is None or not self._rows:
+            return {}
+        keys = self._rows[-1][1]
+        kept = {k: np.array([r[1][k] for r in self._rows], float) for k in keys}
+        return {k: np.array(v) for k, v in self.spec.references(kept).items()}
+
+    def _judge(self, rep: Rep) -> list[RepCue]:
+        """Judge a finished rep over the frames kept; its cue."""
         times = np.array([r[0] for r in self._rows])
-        m = {k: median_filter(np.array([r[1][k] for r in self._rows]), MEDIAN_FRAMES) for k in row}
-        if self.spec.references is not None:
-            m.update(refs)
+        keys = self._rows[-1][1]
+        m = {k: median_filter(np.array([r[1][k] for r in self._rows]), MEDIAN_FRAMES) for k in keys}
+        m.update(self._references())
         m["signal"] = self.spec.signal(m, self.rules)
         rest = (
             (times < rep.start_s) & np.isfinite(m["signal"]) & (m["signal"] < self.rules["lockout"])
@@ -279,10 +300,14 @@ class RepStream:
         ]
 
     def finish(self) -> list[RepCue]:
+        cues: list[RepCue] = []
+        if self._pending is not None:
+            cues += self._judge(self._pending[0])
+            self._pending = None
         if not self.reps:
-            return []
+            return cues
         text = SidedResult({}, self.reps).count_words(self.spec.nouns).rstrip(".")
-        return [RepCue("set_summary", text, "info")]
+        return [*cues, RepCue("set_summary", text, "info")]
 
 
 def register_sided(spec: RepSpec, rules: dict, kind: str = "sided reps", **entry) -> Exercise:
