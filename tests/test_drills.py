@@ -66,6 +66,26 @@ def test_ninety_ninety_front_leg_and_switch_signal() -> None:
     assert pos["ir"] == pytest.approx(90.0)
 
 
+@pytest.mark.parametrize("lean", [0.0, 10.0, 25.0])
+def test_ninety_ninety_rebuilt_depth_follows_the_trunks_lean(lean) -> None:
+    # Left leg in front (turned out 40 deg), the right thigh out to the side, its shin back;
+    # the whole body leant back by `lean`, pictured straight on at 200 px per metre.
+    w = _seated(40.0, 0.0)
+    w[26] = w[24] - 0.45 * LEFT
+    w[28] = w[26] + 0.4 * -FORWARD
+    w = w @ _rot(LEFT, -lean).T
+    px = 200.0 * w[:, :2] + 300.0
+    trunk = 0.5 * np.cos(np.radians(lean))  # the trunk's length in the picture, in metres
+    lengths = (0.45 / trunk, 0.4 / trunk)
+    m = ninety_ninety.frame_measures(ExerciseFrame(0.0, landmarks=px, world=w), lengths)
+    assert m["lean"] == pytest.approx(lean)
+    assert m["rot_left"] == pytest.approx(40.0, abs=1e-6)
+    assert m["rot_right"] == pytest.approx(-90.0, abs=1e-6)
+    # Forwardness is read against the upright pelvis: the front thigh rises with the lean.
+    assert m["fwd_left"] == pytest.approx(np.cos(np.radians(lean)))
+    assert m["fwd_right"] == pytest.approx(0.0, abs=1e-9)
+
+
 def test_ninety_ninety_without_world_landmarks_is_unmeasured() -> None:
     m = ninety_ninety.frame_measures(ExerciseFrame(0.0))
     assert all(np.isnan(v) for v in m.values())

@@ -93,8 +93,14 @@ def test_live_session_counts_a_rendered_fire_hydrant(hydrant) -> None:
     assert [r["side"] for r in summary["reps"]] == [t["side"] for t in truth["reps"]]
 
 
-def test_ninety_ninety_switches_and_rotation_per_side(tmp_path_factory, tmp_path: Path) -> None:
-    mp4, truth = _render(tmp_path_factory, "ninety", kind="ninety_ninety", reps=2, side="left")
+@pytest.fixture(scope="module")
+def ninety(tmp_path_factory) -> tuple[Path, dict]:
+    """90/90 from the front: two switches, ER 45 and IR 35 deg scripted."""
+    return _render(tmp_path_factory, "ninety", kind="ninety_ninety", reps=2, side="left")
+
+
+def test_ninety_ninety_switches_and_rotation_per_side(ninety, tmp_path: Path) -> None:
+    mp4, truth = ninety
     doc, rows = _analyse(mp4, "90-90", tmp_path)
     assert [r["side"] for r in doc["reps"]] == [t["front_after"] for t in truth["reps"]]
     s = doc["summary"]
@@ -106,6 +112,24 @@ def test_ninety_ninety_switches_and_rotation_per_side(tmp_path_factory, tmp_path
     assert "hip_external_rotation_deg" in rows[0]
     names = {m.name for m in session_measures(doc)}
     assert names == {"hip_external_rotation_deg", "hip_internal_rotation_deg"}
+
+
+def test_live_ninety_ninety_reads_each_position_as_offline_does(ninety, tmp_path: Path) -> None:
+    """Live judges a switch once the position after it is held: the same rotations as the
+    offline analysis, not the ones read mid-switch."""
+    from formcheck.live import LiveConfig, LiveSession
+    from formcheck.video import VideoSource
+
+    mp4, _ = ninety
+    doc, _ = _analyse(mp4, "90-90", tmp_path)
+    with LiveSession(LiveConfig(exercise="90-90")) as session:
+        for frame in VideoSource(mp4, max_side=640):
+            session.process(frame.image, frame.t)
+        summary = session.finish()
+    assert [r["side"] for r in summary["reps"]] == [r["side"] for r in doc["reps"]]
+    for live, offline in zip(summary["reps"], doc["reps"], strict=True):
+        for key in ("hip_external_rotation_deg", "hip_internal_rotation_deg"):
+            assert live[key] == pytest.approx(offline[key], abs=6.0), key
 
 
 def test_frog_squat_from_the_side_reads_depth_and_the_butt_wink(

@@ -17,14 +17,16 @@ shin pointing at the camera flat, and read rotations 20-35 deg short on renders)
 are the person's own, read from the clip (`segment_lengths`; live, from the frames so far): in
 the 90/90 the front shin and the back thigh lie about in the picture plane, so their longest
 picture lengths are their true ones. The pelvis frame is the hip line and the trunk's up
-direction (hip centre -> shoulder centre, made square to the hip line). For a thigh u (hip ->
+direction (hip centre -> shoulder centre, made square to the hip line; its lean in depth from
+the world landmarks, as the lifter may lean back). For a thigh u (hip ->
 knee), the shin at zero rotation points the pelvis's "down" made square to u; the hip's
 rotation is the angle about u from there to the actual shin (knee -> ankle, square to u),
 external when it turns the foot towards the body's midline for a thigh pointing forward
 (the seated goniometry of hip rotation). Norms for hip rotation with the hip flexed (adults,
 goniometer): internal about 30-40 deg, external about 40-60 deg (AAOS: IR 35, ER 45; Roach &
 Miles 1991, Phys Ther 71:656, n = 1683). The leg in front is the one whose thigh points more
-forward; a switch is the difference of the thighs' forwardness passing through zero.
+forward (against the pelvis upright: the trunk's depth dropped); a switch is the difference of
+the thighs' forwardness passing through zero.
 """
 
 from __future__ import annotations
@@ -100,6 +102,18 @@ def _square(v: np.ndarray, axis: np.ndarray) -> np.ndarray | None:
     return _unit(v - (v @ axis) * axis)
 
 
+def _trunk(w: np.ndarray) -> np.ndarray:
+    """Hip centre -> shoulder centre."""
+    return w[[11, 12]].mean(0) - w[[23, 24]].mean(0)
+
+
+def _pelvis(w: np.ndarray, trunk: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The pelvis's up (`trunk` made square to the hip line) and forward directions."""
+    left = _unit(w[HIP["left"]] - w[HIP["right"]])
+    up = None if left is None else _square(trunk, left)
+    return None if up is None else (up, np.cross(left, up))
+
+
 def hip_rotation(w: np.ndarray, side: str, down: np.ndarray) -> float:
     """One hip's rotation in degrees, + external (see the module docstring); NaN if degenerate."""
     u = _unit(w[KNEE[side]] - w[HIP[side]])
@@ -123,15 +137,19 @@ def rebuild(
     """Landmarks in three dimensions, in pixels: x, y from the picture, the legs' depth from
     their segment lengths. MediaPipe's world landmarks lay a shin pointing at or away from the
     camera nearly flat in the picture plane, so depth is rebuilt instead: each thigh and shin is
-    `lengths` (thigh, shin) trunk lengths long (the trunk, hip centre -> shoulder centre, is
-    upright and square to the camera here), and its depth is what the picture leaves of that.
-    The direction in depth: a thigh's from the world landmarks (they get it right); a shin's from
-    the position, towards the camera for the front leg and away for the back leg."""
+    `lengths` (thigh, shin) trunk lengths long (the trunk, hip centre -> shoulder centre, as
+    pictured), and its depth is what the picture leaves of that. The direction in depth: a
+    thigh's from the world landmarks (they get it right); a shin's from the position, towards
+    the camera for the front leg and away for the back leg. The shoulders lean in depth as the
+    world landmarks' trunk does (the hips are at depth 0)."""
     p = np.zeros((33, 3))
     p[:, :2] = np.asarray(landmarks, dtype=float)[:, :2]
-    trunk = float(np.linalg.norm(p[[11, 12], :2].mean(0) - p[[23, 24], :2].mean(0)))
+    trunk = float(np.linalg.norm(_trunk(p[:, :2])))
     if trunk < 1.0:
         return None
+    t = _trunk(world)
+    flat = float(np.hypot(t[0], t[1]))
+    p[[11, 12], 2] = trunk * t[2] / flat if flat > 1e-6 else 0.0
     thigh, shin = lengths[0] * trunk, lengths[1] * trunk
     forward = {s: -_thigh_depth_sign(world, s) * _in_plane_share(p, s, thigh) for s in SIDES}
     front = max(SIDES, key=lambda s: forward[s])
@@ -159,7 +177,7 @@ def picture_lengths(frame: ExerciseFrame) -> np.ndarray:
     if frame.landmarks is None:
         return out
     p = np.asarray(frame.landmarks, dtype=float)[:, :2]
-    trunk = float(np.linalg.norm(p[[11, 12]].mean(0) - p[[23, 24]].mean(0)))
+    trunk = float(np.linalg.norm(_trunk(p)))
     if trunk < 1.0:
         return out
     for j, s in enumerate(SIDES):
@@ -187,8 +205,8 @@ def segment_lengths(pictured: Iterable[np.ndarray]) -> tuple[float, float]:
 
 def frame_measures(frame: ExerciseFrame, lengths: tuple[float, float] = PRIOR) -> dict[str, float]:
     """One frame: each hip's rotation (+ external; `lengths`: thigh and shin over the trunk, see
-    `rebuild`), each thigh's forwardness (its share along the pelvis's forward direction) and
-    the trunk's lean back from vertical (world landmarks); NaN where unseen."""
+    `rebuild`), each thigh's forwardness (its share along the upright pelvis's forward
+    direction) and the trunk's lean back from vertical (world landmarks); NaN where unseen."""
     out = dict.fromkeys(_NAMES, float("nan"))
     if frame.world is None:
         return out
@@ -196,20 +214,18 @@ def frame_measures(frame: ExerciseFrame, lengths: tuple[float, float] = PRIOR) -
     w = world if frame.landmarks is None else rebuild(frame.landmarks, world, lengths)
     if w is None:
         return out
-    left = _unit(w[HIP["left"]] - w[HIP["right"]])
-    trunk = w[[11, 12]].mean(0) - w[[23, 24]].mean(0)
-    if left is None or _unit(trunk) is None:
+    # Rotation about the pelvis as it leans; forwardness about it upright (the trunk's depth
+    # dropped), so that the read lean's jitter does not sway which leg is in front.
+    trunk = _trunk(w)
+    leaned, upright = _pelvis(w, trunk), _pelvis(w, trunk * (1.0, 1.0, 0.0))
+    if leaned is None or upright is None:
         return out
-    up = _square(trunk, left)
-    if up is None:
-        return out
-    forward = np.cross(left, up)
     for s in SIDES:
-        out[f"rot_{s}"] = hip_rotation(w, s, -up)
+        out[f"rot_{s}"] = hip_rotation(w, s, -leaned[0])
         thigh = _unit(w[KNEE[s]] - w[HIP[s]])
-        out[f"fwd_{s}"] = float("nan") if thigh is None else float(thigh @ forward)
+        out[f"fwd_{s}"] = float("nan") if thigh is None else float(thigh @ upright[1])
     # World y points down and z away from the camera the lifter faces: + = leaning back.
-    t = world[[11, 12]].mean(0) - world[[23, 24]].mean(0)
+    t = _trunk(world)
     out["lean"] = float(np.degrees(np.arctan2(t[2], -t[1])))
     return out
 
@@ -333,6 +349,7 @@ SPEC = RepSpec(
     summarise=summarise,
     rep_words=_switch_words,
     nouns="switches",
+    settle="position_s",
 )
 
 
