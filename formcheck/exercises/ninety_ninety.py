@@ -39,16 +39,15 @@ from functools import partial
 import numpy as np
 
 from ..reps import Rep
-from .registry import Exercise, ExerciseFrame, register
+from .registry import ExerciseFrame
 from .sided import (
     REP_RULES,
     SIDES,
     RepSpec,
-    RepStream,
     SidedRep,
     SidedResult,
-    analyse_reps,
     finite_median,
+    register_sided,
     rep_findings,
 )
 
@@ -365,33 +364,29 @@ class LearntLengths:
         return frame_measures(frame, segment_lengths(self.pictured))
 
 
-def analyse(frames: list, times: np.ndarray, overrides: dict | None = None) -> SidedResult:
-    """The clip's switches and rotations, its segment lengths read from the whole clip."""
+def clip_spec(frames: list) -> RepSpec:
+    """The spec for a whole clip: frames measured with the segment lengths read from it."""
     lengths = segment_lengths(picture_lengths(f) for f in frames)
-    spec = replace(SPEC, measure=partial(frame_measures, lengths=lengths))
-    return analyse_reps(spec, frames, times, {**RULES, **(overrides or {})})
+    return replace(SPEC, measure=partial(frame_measures, lengths=lengths))
 
 
-def stream(overrides: dict | None = None) -> RepStream:
-    """Live: the same, the segment lengths learnt as frames come."""
-    spec = replace(SPEC, measure=LearntLengths().measure)
-    return RepStream(spec, {**RULES, **(overrides or {})})
+def live_spec() -> RepSpec:
+    """The spec for a live session: the segment lengths learnt as frames come."""
+    return replace(SPEC, measure=LearntLengths().measure)
 
 
-NINETY_NINETY = register(
-    Exercise(
-        name="90-90",
-        label="90/90 hip switch",
-        kind="sided reps",
-        views=("front",),
-        preferred_view="front",
-        film_hint="Film from the front at hip height, seated on the floor, with both knees and "
-        "feet in view.",
-        measures=MEASURES,
-        rules=RULES,
-        findings=FINDINGS,
-        cues=CUES,
-        analyse=analyse,
-        stream=stream,
-    )
+NINETY_NINETY = register_sided(
+    SPEC,
+    RULES,
+    clip_spec=clip_spec,
+    live_spec=live_spec,
+    name="90-90",
+    label="90/90 hip switch",
+    views=("front",),
+    preferred_view="front",
+    film_hint="Film from the front at hip height, seated on the floor, with both knees and feet "
+    "in view.",
+    measures=MEASURES,
+    findings=FINDINGS,
 )
+analyse, stream = NINETY_NINETY.analyse, NINETY_NINETY.stream

@@ -310,16 +310,27 @@ class RepStream:
         return [*cues, RepCue("set_summary", text, "info")]
 
 
-def register_sided(spec: RepSpec, rules: dict, kind: str = "sided reps", **entry) -> Exercise:
+def register_sided(
+    spec: RepSpec,
+    rules: dict,
+    kind: str = "sided reps",
+    clip_spec: Callable[[list], RepSpec] | None = None,
+    live_spec: Callable[[], RepSpec] | None = None,
+    **entry,
+) -> Exercise:
     """Register an exercise counted by `spec`'s reps (sided reps, or the bends of a screen): its
     `analyse` and live `stream` run `spec` with `rules` (overridable per call); `entry` gives
-    the rest of the `Exercise` (name, label, views, ...)."""
+    the rest of the `Exercise` (name, label, views, ...). An exercise that learns about the
+    person first (e.g. their segment lengths) gives `clip_spec(frames)`, the spec for a whole
+    clip, and `live_spec()`, a fresh spec for a live session."""
 
     def analyse(frames: list, times: np.ndarray, overrides: dict | None = None) -> SidedResult:
-        return analyse_reps(spec, frames, times, {**rules, **(overrides or {})})
+        used = clip_spec(frames) if clip_spec is not None else spec
+        return analyse_reps(used, frames, times, {**rules, **(overrides or {})})
 
     def stream(overrides: dict | None = None) -> RepStream:
-        return RepStream(spec, {**rules, **(overrides or {})})
+        used = live_spec() if live_spec is not None else spec
+        return RepStream(used, {**rules, **(overrides or {})})
 
     return register(
         Exercise(kind=kind, rules=rules, cues=spec.cues, analyse=analyse, stream=stream, **entry)
