@@ -43,8 +43,10 @@ RULES = {
     "min_hip_flexion_deg": 90.0,  # less hip flexion at the bottom (side view): shallow
     "min_knee_spread": 2.0,  # knees less than this many hip widths apart: they caved in
     "max_wink_deg": 15.0,  # the lower back flexing more than this beyond standing at the bottom
-    "frontal_hip_width": 0.3,  # hips seen at least this wide (x trunk length): a front view
 }
+# Hips seen at least this wide (x trunk length): a front view. How a frame is read, not a rule
+# of the exercise, so per-call rule overrides do not apply to it.
+FRONTAL_HIP_WIDTH = 0.3
 FINDINGS = {
     "shallow": "the squat stayed shallow: the hips bent less than 90 deg",
     "knees_narrow": "the knees came in: push them wide apart",
@@ -96,7 +98,7 @@ def frame_measures(frame: ExerciseFrame) -> dict[str, float]:
     out["drop"] = float(np.mean(p[[25, 26], 1] - p[[23, 24], 1]))
     trunk = np.linalg.norm(p[[11, 12]].mean(0) - p[[23, 24]].mean(0))
     hips = np.linalg.norm(p[23] - p[24])
-    if trunk > 1 and hips / trunk >= RULES["frontal_hip_width"]:
+    if trunk > 1 and hips / trunk >= FRONTAL_HIP_WIDTH:
         out["spread"] = float(np.linalg.norm(p[25] - p[26]) / hips)
         out["hip"] = out["lumbar"] = float("nan")  # the bend is in depth: not seen from here
         if frame.world is not None:
