@@ -160,14 +160,20 @@ def duration_hint(path: str | Path) -> float | None:
     header does not say or the file cannot be opened."""
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
-            if container.duration:
-                return container.duration / av.time_base
-            stream = container.streams.video[0]
-            if stream.duration and stream.time_base:
-                return float(stream.duration * stream.time_base)
+            return _header_duration(container, container.streams.video[0]) or None
     except (av.FFmpegError, OSError, IndexError, ValueError):
-        pass
-    return None
+        return None
+
+
+def _header_duration(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> float:
+    """Seconds the header gives the video stream (or, failing that, the file); 0 if neither."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    return 0.0
 
 
 def _probe_container(path: Path, container: av.container.InputContainer) -> VideoInfo:
@@ -205,11 +211,7 @@ def _probe_container(path: Path, container: av.container.InputContainer) -> Vide
         )
     rotation = _norm_rotation(first.rotation)
     fps = _fps_of(stream)
-    duration_s = 0.0
-    if stream.duration and stream.time_base:
-        duration_s = float(stream.duration * stream.time_base)
-    elif container.duration:
-        duration_s = container.duration / av.time_base
+    duration_s = _header_duration(container, stream)
     # stream.frames counts packets, including pre-roll that an edit list hides; prefer duration.
     counted = int(stream.frames or 0)
     timed = round(duration_s * fps) if duration_s else 0
