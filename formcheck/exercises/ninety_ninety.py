@@ -189,10 +189,7 @@ def segment_lengths(pictured: Iterable[np.ndarray]) -> tuple[float, float]:
     """The person's thigh and shin lengths over the trunk's from frames' `picture_lengths`:
     each a high percentile of its picture lengths, both sides pooled (in the 90/90 the front
     shin and the back thigh lie about in the picture plane); the prior where too few frames."""
-    rows = [np.asarray(r).reshape(2, 2) for r in pictured]
-    if not rows:
-        return PRIOR
-    a = np.stack(rows)
+    a = np.asarray(list(pictured), dtype=float).reshape(-1, 2, 2)
     out = list(PRIOR)
     for k in range(2):
         v = a[:, k].ravel()

@@ -246,17 +246,18 @@ class RepStream:
         self._rows = [r for r in self._rows if t - r[0] <= self.buffer_s] + [(t, row)]
         recent = self._rows[-MEDIAN_FRAMES:]
         now = {k: _median_now([r[1][k] for r in recent]) for k in row}
-        now.update(self._references())
+        refs = self._references()
+        now.update(refs)
         signal = float(self.spec.signal(now, self.rules))
         self.value = signal if np.isfinite(signal) else None
         rep = self.counter.update(t, self.value)
         cues: list[RepCue] = []
         if self._pending is not None and (rep is not None or t >= self._pending[1]):
-            cues += self._judge(self._pending[0])
+            cues += self._judge(self._pending[0], refs)
             self._pending = None
         if rep is not None:
             if self.spec.settle is None:
-                cues += self._judge(rep)
+                cues += self._judge(rep, refs)
             else:
                 self._pending = (rep, rep.end_s + self.rules[self.spec.settle])
         return cues
@@ -269,12 +270,13 @@ class RepStream:
         kept = {k: np.array([r[1][k] for r in self._rows], float) for k in keys}
         return {k: np.array(v) for k, v in self.spec.references(kept).items()}
 
-    def _judge(self, rep: Rep) -> list[RepCue]:
-        """Judge a finished rep over the frames kept; its cue."""
+    def _judge(self, rep: Rep, refs: dict[str, np.ndarray]) -> list[RepCue]:
+        """Judge a finished rep over the frames kept (`refs`: the spec's references over
+        them); its cue."""
         times = np.array([r[0] for r in self._rows])
         keys = self._rows[-1][1]
         m = {k: median_filter(np.array([r[1][k] for r in self._rows]), MEDIAN_FRAMES) for k in keys}
-        m.update(self._references())
+        m.update(refs)
         m["signal"] = self.spec.signal(m, self.rules)
         rest = (
             (times < rep.start_s) & np.isfinite(m["signal"]) & (m["signal"] < self.rules["lockout"])
@@ -302,7 +304,7 @@ class RepStream:
     def finish(self) -> list[RepCue]:
         cues: list[RepCue] = []
         if self._pending is not None:
-            cues += self._judge(self._pending[0])
+            cues += self._judge(self._pending[0], self._references())
             self._pending = None
         if not self.reps:
             return cues
