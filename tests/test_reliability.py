@@ -388,6 +388,7 @@ def _serve_as_nobody(data_dir: Path) -> subprocess.CompletedProcess:
     import uvicorn  # noqa: F401
 
     import server.app  # noqa: F401
+    import server.logredact  # noqa: F401
     from server.cli import add_serve_parser, run_serve
 
     parser = __import__("argparse").ArgumentParser()
