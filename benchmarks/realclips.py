@@ -47,11 +47,13 @@ def _fmt(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.0f}"
 
 
-def cv_rep_verdicts(cases: list[Case], sets, unsure: float) -> dict[str, list]:
-    """Each clip's rep verdicts from the fold that left its group out (for phase agreement)."""
+def cv_verdicts(cases: list[Case], sets, unsure: float) -> dict[str, tuple]:
+    """Each clip's set verdict and rep verdicts from the fold that left its group out (for
+    phase agreement and the confidence of wrong verdicts); (None, []) where a fold could not
+    fit."""
     from _realclips import choose_set
 
-    out: dict[str, list] = {}
+    out: dict[str, tuple] = {}
     for g in sorted({c.clip.group for c in cases}):
         train = [c for c in cases if c.clip.group != g]
         names = choose_set(train, sets, unsure) if len(sets) > 1 else sets[0]
@@ -59,9 +61,32 @@ def cv_rep_verdicts(cases: list[Case], sets, unsure: float) -> dict[str, list]:
         for c in cases:
             if c.clip.group == g:
                 out[c.clip.file] = (
-                    judge_case(c, to_model(fit, names, unsure), names)[1] if fit else []
+                    judge_case(c, to_model(fit, names, unsure), names) if fit else (None, [])
                 )
     return out
+
+
+def confidence_line(cases: list[Case], folds: dict[str, tuple]) -> str:
+    """How sure the held-out verdicts were when wrong and when right: a wrong verdict told
+    plainly (confidence >= SURE_CONFIDENCE) is the error that matters most."""
+    from formcheck.verdict import SURE_CONFIDENCE
+
+    wrong_sure = wrong_low = right_sure = right_low = 0
+    for c in cases:
+        v = folds[c.clip.file][0]
+        if v is None or v.state == "not_judged":
+            continue
+        right = (v.state == "rounded") == c.clip.rounded
+        sure = v.confidence >= SURE_CONFIDENCE
+        wrong_sure += not right and sure
+        wrong_low += not right and not sure
+        right_sure += right and sure
+        right_low += right and not sure
+    return (
+        f"  held-out verdicts, confidence >= {SURE_CONFIDENCE:g} (told plainly): "
+        f"{right_sure} right, {wrong_sure} wrong; below it (told as 'probably'): "
+        f"{right_low} right, {wrong_low} wrong"
+    )
 
 
 def summary_line(name: str, cases: list[Case], states: list[str]) -> str:
@@ -162,10 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     sets = sorted({" + ".join(u) for u in used_of.values()})
     print(summary_line("  feature set chosen inside each fold", side, nested))
     print(f"    (sets chosen: {', '.join(sets)})")
-    folds = cv_rep_verdicts(side, (FEATURES,), unsure)
+    folds = cv_verdicts(side, (FEATURES,), unsure)
+    print(confidence_line(side, folds))
     agree = total = 0
     for c in side:
-        a_, t_ = phase_agreement(c.clip, folds.get(c.clip.file, []))
+        a_, t_ = phase_agreement(c.clip, folds[c.clip.file][1])
         agree, total = agree + a_, total + t_
     print(
         f"  per-phase agreement with the authors' lumbar labels: {agree}/{total}"

@@ -159,19 +159,21 @@ def rounding_cue(rep: int, severity: str) -> Cue:
 
 
 def rep_summary(a: RepAssessment) -> Cue:
-    """'Rep 5: back rounded 18° at the bottom', or a short all-clear."""
+    """'Rep 5: back rounded 18° at the bottom', or a short all-clear; 'probably' where the
+    verdict's confidence is low."""
     n = a.rep.index
+    likely = "probably " if a.verdict.confidence_level == "low" else ""
     if a.rounding:
         if a.max_lumbar_flexion_deg is not None:
-            text = f"Rep {n}: back rounded {a.max_lumbar_flexion_deg:.0f}° at the bottom"
+            text = f"Rep {n}: back {likely}rounded {a.max_lumbar_flexion_deg:.0f}° at the bottom"
         else:
-            text = f"Rep {n}: back rounded at the bottom"
+            text = f"Rep {n}: back {likely}rounded at the bottom"
         severity = next((f.severity for f in a.findings if f.code == "lumbar_rounding"), "medium")
         return Cue("rep_summary", text, severity, n)
     if a.rounding is None:
         hint = "film side-on" if a.verdict.reason == "oblique_view" else "back not clear"
         return Cue("rep_summary", f"Rep {n}: not judged — {hint}", "low", n)
-    return Cue("rep_summary", f"Rep {n}: flat back", "info", n)
+    return Cue("rep_summary", f"Rep {n}: {likely}flat back", "info", n)
 
 
 def set_summary(reps: Sequence[RepAssessment], findings: Sequence[Finding] = ()) -> Cue:

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import exercises
 from .angles import ANGLE_NAMES, FrameAngles
-from .verdict import Verdict, Viewing, not_judged, set_verdict
+from .verdict import LOW_CONFIDENCE_NOTE, Verdict, Viewing, not_judged, set_verdict
 
 SCHEMA = "formcheck.report/1"
 # How far a lumbar flexion reading may be from the truth on bodies other than the renders it
@@ -115,18 +115,20 @@ def summary_messages(analysis, overall: Verdict) -> list[str]:
     if rounded:
         which = ", ".join(str(a.rep.index) for a in rounded)
         peaks = [a for a in rounded if a.max_lumbar_flexion_deg is not None]
-        text = f"Lower back rounded in rep(s) {which}"
+        likely = "" if overall.confidence_level == "high" else "probably "
+        text = f"Lower back {likely}rounded in rep(s) {which}"
         if peaks:
             worst = max(peaks, key=lambda a: a.max_lumbar_flexion_deg)
             text += (
                 f"; worst rep {worst.rep.index}: about {worst.max_lumbar_flexion_deg:.0f} deg of "
                 f"lumbar flexion beyond neutral at {worst.max_lumbar_t:.1f} s"
             )
-        msgs.append(text + ".")
+        msgs.append(text + _hedge(overall) + ".")
     if flat and not rounded and overall.state == "flat":
+        likely = "" if overall.confidence_level == "high" else "probably "
         msgs.append(
-            f"Back judged flat in {len(flat)} of {len(reps)} rep(s): the back's outline did not "
-            "bow outward at the bottom."
+            f"Back judged {likely}flat in {len(flat)} of {len(reps)} rep(s): the back's outline "
+            f"did not bow outward at the bottom{_hedge(overall)}."
         )
     if unjudged:
         which = ", ".join(str(a.rep.index) for a in unjudged)
@@ -134,6 +136,11 @@ def summary_messages(analysis, overall: Verdict) -> list[str]:
         msgs.append(f"Rep(s) {which}: {reason}")
     msgs.extend(f.message for f in analysis.set_findings)
     return msgs
+
+
+def _hedge(verdict: Verdict) -> str:
+    """The note a low-confidence verdict's sentence ends with ("" for a confident one)."""
+    return f" ({LOW_CONFIDENCE_NOTE})" if verdict.confidence_level == "low" else ""
 
 
 def clip_verdict(analysis) -> Verdict:
@@ -152,10 +159,17 @@ def _partial_messages(partials) -> list[str]:
     msgs = []
     for a in partials:
         span = f"{a.rep.start_s:.1f}-{a.rep.end_s:.1f} s"
+        likely = "" if a.verdict.confidence_level == "high" else "probably "
         if a.rounding is True:
-            msgs.append(f"Lower back rounded in the bend at {span} (not a complete rep).")
+            msgs.append(
+                f"Lower back {likely}rounded in the bend at {span} (not a complete rep)"
+                f"{_hedge(a.verdict)}."
+            )
         elif a.rounding is False:
-            msgs.append(f"The bend at {span} (not a complete rep) showed a flat back.")
+            msgs.append(
+                f"The bend at {span} (not a complete rep) showed a {likely}flat back"
+                f"{_hedge(a.verdict)}."
+            )
         else:
             msgs.append(f"Bend at {span} (not a complete rep): {a.verdict.message}")
     return msgs

@@ -34,6 +34,13 @@ REASONS = {
 MIN_BOTTOM_COVERAGE = 0.5
 # Camera yaw up to which the back is judged (the spine stage's side view).
 MAX_JUDGED_YAW_DEG = 30.0
+# A verdict with less confidence than this (p(rounded) within 0.25 of 0.5) is told as likely,
+# not as a fact: "probably rounded", "probably flat".
+SURE_CONFIDENCE = 0.5
+LOW_CONFIDENCE_NOTE = (
+    "low confidence: the back's outline was near the line between flat and rounded - film "
+    "side-on, at hip height, in fitted clothing, starting standing tall, to be sure"
+)
 
 
 @dataclass
@@ -107,6 +114,13 @@ class Verdict:
         return None if self.state == "not_judged" else self.state == "rounded"
 
     @property
+    def confidence_level(self) -> str | None:
+        """ "high" or "low" (below `SURE_CONFIDENCE`) for a judged verdict, None otherwise."""
+        if self.state == "not_judged":
+            return None
+        return "high" if self.confidence >= SURE_CONFIDENCE else "low"
+
+    @property
     def measured(self) -> bool:
         """The back was measured: judged, or too close to the line to call (its figures stand,
         with their uncertainty); False where the view or the outline did not allow it."""
@@ -116,6 +130,7 @@ class Verdict:
         return {
             "verdict": self.state,
             "confidence": round(self.confidence, 2),
+            "confidence_level": self.confidence_level,
             "reason": self.reason,
         }
 

@@ -97,6 +97,7 @@ def _history_item(row: AnalysisRow) -> dict:
         "rep_count": row.rep_count,
         "rounded_reps": row.rounded_reps,
         "rounding": row.rounding,
+        "confidence_level": row.confidence_level,
         "duration_s": row.duration_s,
     }
 

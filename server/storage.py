@@ -26,7 +26,7 @@ from pathlib import Path
 
 STATUSES = ("queued", "running", "done", "failed")
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _WRITE_CHECK_BYTES = 64 * 1024
 NO_MEASURES = "-"  # the measures row of a session that has nothing to follow
 _SCHEMA = """
@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS analyses (
     rounded_reps INTEGER,
     rounding     INTEGER,
     duration_s   REAL,
-    attempts     INTEGER NOT NULL DEFAULT 0
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    confidence_level TEXT
 );
 CREATE INDEX IF NOT EXISTS analyses_created ON analyses (created_at);
 CREATE TABLE IF NOT EXISTS measures (
@@ -103,6 +104,7 @@ class AnalysisRow:
     rounding: bool | None
     duration_s: float | None
     attempts: int
+    confidence_level: str | None = None  # of the back verdict: "high", "low" or None
 
     @classmethod
     def from_sql(cls, row: sqlite3.Row) -> AnalysisRow:
@@ -162,6 +164,9 @@ class Store:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(analyses)")}
+            if "confidence_level" not in columns:  # a folder from before the column
+                db.execute("ALTER TABLE analyses ADD COLUMN confidence_level TEXT")
             db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
             known = {row["id"] for row in db.execute("SELECT id FROM analyses")}
         for part in self.uploads_dir.glob("*.part"):
@@ -301,18 +306,21 @@ class Store:
         rounding: bool | None,
         duration_s: float | None,
         attempt: int | None = None,
+        confidence_level: str | None = None,
     ) -> bool:
         """Running -> done with the summary columns the history shows."""
         where, args = _owned(analysis_id, attempt)
         with self._connect() as db:
             cur = db.execute(
                 "UPDATE analyses SET status = 'done', progress = 1, error = NULL, rep_count = ?,"
-                f" rounded_reps = ?, rounding = ?, duration_s = ?, updated_at = ? WHERE {where}",
+                " rounded_reps = ?, rounding = ?, duration_s = ?, confidence_level = ?,"
+                f" updated_at = ? WHERE {where}",
                 (
                     rep_count,
                     rounded_reps,
                     None if rounding is None else int(rounding),
                     duration_s,
+                    confidence_level if confidence_level in ("high", "low") else None,
                     now_iso(),
                     *args,
                 ),

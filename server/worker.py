@@ -194,7 +194,9 @@ def run_job(spec: JobSpec) -> None:
         for name, path in temp.items():
             if path.exists():
                 os.replace(path, folder / name)
-        if store.mark_done(spec.analysis_id, *_summary_numbers(report), attempt=attempt):
+        level = (report.get("summary") or {}).get("confidence_level")
+        numbers = _summary_numbers(report)
+        if store.mark_done(spec.analysis_id, *numbers, attempt=attempt, confidence_level=level):
             store.set_measures(spec.analysis_id, [m.to_dict() for m in session_measures(report)])
     except _Stopped:
         pass

@@ -34,13 +34,15 @@ def run(policy: CuePolicy, offers: dict[float, list], until: float, step: float 
     return out
 
 
-def assessment(index: int, rounding: bool | None, peak: float | None = 18.0) -> RepAssessment:
+def assessment(
+    index: int, rounding: bool | None, peak: float | None = 18.0, confidence: float = 0.8
+) -> RepAssessment:
     """A rep assessment with the given verdict (None: not judged, the view off side-on)."""
     rep = Rep(index, index * 3.0, index * 3.0 + 1.0, index * 3.0 + 2.0, 1.0)
     if rounding is None:
         verdict = not_judged("oblique_view", Viewing("oblique", 45.0))
     else:
-        verdict = Verdict("rounded" if rounding else "flat", 0.8, 0.9 if rounding else 0.1)
+        verdict = Verdict("rounded" if rounding else "flat", confidence, 0.9 if rounding else 0.1)
     findings = [Finding("lumbar_rounding", 0, 1, "medium", "x")] if rounding else []
     values = dict(
         rep=rep,
@@ -117,6 +119,10 @@ def test_rep_summary_texts() -> None:
     assert rep_summary(assessment(5, True, 18.4)).text == "Rep 5: back rounded 18° at the bottom"
     assert rep_summary(assessment(5, True, 18.4)).severity == "medium"
     assert rep_summary(assessment(3, False)).text == "Rep 3: flat back"
+    # Near the line between flat and rounded, the verdict is told as likely.
+    assert rep_summary(assessment(3, False, confidence=0.3)).text == "Rep 3: probably flat back"
+    low = rep_summary(assessment(5, True, 18.4, confidence=0.3))
+    assert low.text == "Rep 5: back probably rounded 18° at the bottom"
     # A rep the method could not judge is never called flat.
     assert rep_summary(assessment(4, None)).text == "Rep 4: not judged — film side-on"
 

@@ -55,9 +55,10 @@ def assert_verdict(d: dict) -> None:
     assert is_number(d["confidence"]) and 0.0 <= d["confidence"] <= 1.0
     if d["verdict"] == "not_judged":
         assert isinstance(d["reason"], str) and d["reason"], d
-        assert d["confidence"] == 0.0
+        assert d["confidence"] == 0.0 and d["confidence_level"] is None
     else:
         assert d["reason"] is None
+        assert d["confidence_level"] == ("high" if d["confidence"] >= 0.5 else "low"), d
 
 
 def report_of(footage_runs, clip: str) -> dict:
@@ -151,7 +152,14 @@ def test_report_follows_the_contract(footage_runs, clip_labels, clip):
     # Words never contradict the verdict.
     text = " ".join(s["messages"]).lower()
     if s["verdict"] != "flat":
-        assert "judged flat" not in text and "stayed neutral" not in text
+        assert "judged flat" not in text and "judged probably flat" not in text
+        assert "stayed neutral" not in text
+    # A verdict near the line is told as likely, a clear one plainly.
+    key = {"rounded": "rounded in rep(s)", "flat": "flat in"}.get(s["verdict"])
+    sentence = next((m.lower() for m in s["messages"] if key and key in m.lower()), None)
+    if sentence is not None:
+        hedged = f"probably {s['verdict']}" in sentence and "low confidence" in sentence
+        assert hedged is (s["confidence_level"] == "low"), sentence
     if s["verdict"] == "not_judged" and s["rep_count"]:
         assert "not judged" in text
 

@@ -64,6 +64,40 @@ def test_store_lifecycle_and_requeue(tmp_path: Path) -> None:
     assert not store.set_progress(first, 0.5)
 
 
+def test_a_data_folder_from_before_confidence_levels_is_migrated(tmp_path: Path) -> None:
+    """A database made before the `confidence_level` column gains it on start, rows kept."""
+    db_path = tmp_path / "data" / "formcheck.sqlite3"
+    db_path.parent.mkdir(parents=True)
+    old = sqlite3.connect(db_path)
+    old.executescript(
+        "CREATE TABLE analyses (id TEXT PRIMARY KEY, status TEXT NOT NULL, progress REAL NOT NULL"
+        " DEFAULT 0, error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, filename"
+        " TEXT NOT NULL, input_name TEXT NOT NULL, exercise TEXT NOT NULL, height_cm REAL,"
+        " transcode INTEGER NOT NULL DEFAULT 0, rep_count INTEGER, rounded_reps INTEGER,"
+        " rounding INTEGER, duration_s REAL, attempts INTEGER NOT NULL DEFAULT 0);"
+    )
+    kept = new_id()
+    old.execute(
+        "INSERT INTO analyses (id, status, created_at, updated_at, filename, input_name, exercise,"
+        " rep_count, rounded_reps, rounding) VALUES (?, 'done', 'x', 'x', 'a.mp4', 'input.mp4',"
+        " 'auto', 2, 0, 0)",
+        (kept,),
+    )
+    old.commit()
+    old.close()
+    (tmp_path / "data" / "analyses" / kept).mkdir(parents=True)
+    store = _store(tmp_path)
+    row = store.get(kept)
+    assert (row.rep_count, row.rounding, row.confidence_level) == (2, False, None)
+    fresh = new_id()
+    store.create(fresh, "b.mp4", "input.mp4", "auto", None, False)
+    assert store.mark_running(fresh)
+    assert store.mark_done(fresh, 1, 0, False, 4.0, confidence_level="low")
+    assert store.get(fresh).confidence_level == "low"
+    assert store.mark_done(fresh, 1, 0, False, 4.0, confidence_level="bogus")
+    assert store.get(fresh).confidence_level is None
+
+
 def test_store_initialise_removes_leftovers(tmp_path: Path) -> None:
     store = _store(tmp_path)
     kept = new_id()

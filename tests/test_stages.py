@@ -26,10 +26,11 @@ from formcheck.neutral import DEFAULTS, NeutralTracker, estimate_neutral
 from formcheck.passone import Observation
 from formcheck.pipeline import AnalysisOptions, analyze_observations
 from formcheck.pose import LM, NUM_LANDMARKS, Pose
-from formcheck.report import build_report
+from formcheck.report import build_report, summary_messages
 from formcheck.reps import Rep, RepCounter, RepRules, frame_phases, median_filter, segment_reps
 from formcheck.smoothing import OneEuroFilter, PoseSmoother, zero_phase
 from formcheck.spine import BackShape, SpineParams, measure_back
+from formcheck.verdict import Verdict
 from formcheck.video import VideoInfo
 from formcheck.view import FrameView, estimate_view, frame_view
 from formcheck.writers import CSV_COLUMNS, write_csv
@@ -863,6 +864,14 @@ def synthetic_observations() -> tuple[VideoInfo, list[Observation]]:
 def synthetic_analysis():
     info, obs = synthetic_observations()
     return analyze_observations(info, obs, AnalysisOptions(spine=SpineParams()))
+
+
+def test_a_low_confidence_verdict_is_told_as_likely(synthetic_analysis):
+    sure = " ".join(summary_messages(synthetic_analysis, Verdict("rounded", 0.9)))
+    unsure = " ".join(summary_messages(synthetic_analysis, Verdict("rounded", 0.3)))
+    assert "Lower back rounded in rep(s) 2" in sure
+    assert "probably" not in sure and "low confidence" not in sure
+    assert "Lower back probably rounded in rep(s) 2" in unsure and "low confidence" in unsure
 
 
 def test_report_follows_the_contract(synthetic_analysis):

@@ -60,6 +60,17 @@ def test_set_verdict_needs_most_reps_judged_to_call_the_set_flat():
     assert set_verdict([]).reason == "no_rep"
 
 
+def test_a_verdict_near_the_line_has_low_confidence():
+    # p(rounded) 0.6 (bow 21.35): judged, but told as likely; p 0.95 (bow 29.8) is told plainly.
+    near = judge_rep(measures(21.35), {}, SIDE, MODEL)
+    assert near.state == "rounded" and near.confidence == pytest.approx(0.2, abs=0.01)
+    assert near.confidence_level == "low" and near.to_dict()["confidence_level"] == "low"
+    clear = judge_rep(measures(29.8), {}, SIDE, MODEL)
+    assert clear.confidence_level == "high"
+    assert not_judged("ambiguous").confidence_level is None
+    assert not_judged("ambiguous").to_dict()["confidence_level"] is None
+
+
 def test_model_round_trips_through_its_file_form():
     data = {"features": ["bow"], "mean": [1.0], "scale": [2.0], "coef": [3.0], "intercept": 0.5}
     model = VerdictModel.from_dict({**data, "unknown_key": 1})

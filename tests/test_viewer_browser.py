@@ -207,6 +207,41 @@ def test_oblique_clip_is_shown_not_judged(browser, server: ServerProcess) -> Non
     assert not errors and not view_errors, errors + view_errors
 
 
+LOW_CONFIDENCE_CLIP = "mattiolato_Good_000001.mp4"  # flat, judged near the line (~0.2)
+
+
+def test_a_verdict_near_the_line_is_shown_as_likely(browser, server: ServerProcess) -> None:
+    """A flat lift whose verdict has low confidence: the upload card, the history, the viewer's
+    badge and rep table say "probably flat", never green, as the report's words do."""
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(server.url + "/")
+    page.set_input_files("#file-input", str(footage(LOW_CONFIDENCE_CLIP)))
+    link = page.locator(f".upload-item:has-text('{LOW_CONFIDENCE_CLIP}') .open-result")
+    link.wait_for(timeout=180_000)
+    status = page.locator(f".upload-item:has-text('{LOW_CONFIDENCE_CLIP}') .upload-status")
+    assert "back probably flat" in status.inner_text()
+    history = page.locator(f".history-item:has-text('{LOW_CONFIDENCE_CLIP}') .badge")
+    history.wait_for(timeout=10_000)
+    assert "probably flat" in history.inner_text()
+    assert "good" not in (history.get_attribute("class") or "")
+    href = link.get_attribute("href")
+    page.close()
+    analysis_id = href.rstrip("/").split("/")[-1]
+    report = httpx.get(f"{server.url}/api/analyses/{analysis_id}", timeout=30).json()["report"]
+    summary = report["summary"]
+    assert (summary["verdict"], summary["confidence_level"]) == ("flat", "low"), summary
+    assert any("probably flat" in m and "low confidence" in m for m in summary["messages"])
+    page, errors = _open_viewer(browser, server.url + href)
+    badge = page.locator("#verdict")
+    assert "probably flat" in badge.inner_text()
+    assert "good" not in (badge.get_attribute("class") or "")
+    assert "low confidence" in (badge.get_attribute("title") or "")
+    cell = page.locator("#rep-table tbody tr td:last-child .badge").first
+    assert cell.inner_text() == "Probably flat"
+    page.close()
+    assert not errors, errors
+
+
 PLANK_CLIP = "kaiakol_plank_correct_005.mp4"  # a 6.5 s straight forearm plank, side view
 
 

@@ -106,7 +106,7 @@ export function repsBySide(count, by) {
 
 /** Text and colour class summarising an analysis' reps, or null if it has none yet.
  * `rounding` null (not false) means the back was not judged: never shown as a flat back. */
-export function repVerdict(repCount, roundedReps, rounding, exercise = null) {
+export function repVerdict(repCount, roundedReps, rounding, exercise = null, confidenceLevel = null) {
   if (repCount == null) return null;
   if (EXERCISE_KINDS[exercise] === "hold") return { text: "Hold · open it for the time held", level: "info" };
   if (EXERCISE_KINDS[exercise] === "screen") return { text: "Screen · open it for the hip share", level: "info" };
@@ -115,8 +115,10 @@ export function repVerdict(repCount, roundedReps, rounding, exercise = null) {
   // Sided reps (bird dog) are not lifts: no back-rounding verdict, reps per side in the report.
   if (EXERCISE_KINDS[exercise] === "sided reps") return { text: `${reps} · open it for each side`, level: "info" };
   if (!roundedReps && rounding === null) return { text: `${reps} · not judged — film side-on`, level: "info" };
-  if (!roundedReps) return { text: `${reps} · back flat`, level: "good" };
-  return { text: `${reps} · ${roundedReps} rounded`, level: "bad" };
+  // A verdict near the line between flat and rounded is told as likely, never shown green.
+  const unsure = confidenceLevel === "low";
+  if (!roundedReps) return unsure ? { text: `${reps} · back probably flat`, level: "info" } : { text: `${reps} · back flat`, level: "good" };
+  return { text: `${reps} · ${roundedReps} rounded${unsure ? " (low confidence)" : ""}`, level: "bad" };
 }
 
 /** Create an element with attributes and children. */

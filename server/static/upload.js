@@ -29,7 +29,8 @@ function statusText(status) {
   }
   if (status.status === "failed") return status.error || "The analysis failed.";
   if (status.status === "gone") return "This analysis was deleted.";
-  const verdict = repVerdict(status.rep_count, status.rounded_reps, status.rounding, status.exercise);
+  const verdict = repVerdict(status.rep_count, status.rounded_reps, status.rounding, status.exercise,
+    status.confidence_level);
   return verdict ? `Done: ${verdict.text}` : "Done";
 }
 
@@ -106,7 +107,8 @@ function uploadFile(file) {
 }
 
 function historyItem(item) {
-  const verdict = repVerdict(item.rep_count, item.rounded_reps, item.rounding, item.exercise);
+  const verdict = repVerdict(item.rep_count, item.rounded_reps, item.rounding, item.exercise,
+    item.confidence_level);
   let badge;
   if (item.status === "done" && verdict) badge = el("span", { class: `badge ${verdict.level}`, text: verdict.text });
   else if (item.status === "failed") badge = el("span", { class: "badge bad", title: item.error || "", text: "Failed" });

@@ -82,7 +82,7 @@ function render(analysis) {
   parts.push(fmtSeconds(report.video.duration_s, 1));
   $("subtitle").textContent = parts.join(" · ");
   const verdict = repVerdict(summary.rep_count ?? reps.length, summary.rounded_reps,
-    summary.rounding === undefined ? false : summary.rounding);
+    summary.rounding === undefined ? false : summary.rounding, null, summary.confidence_level);
   const sided = report.screen ? null : summary.reps_by_side;
   if (report.screen) {
     const badge = $("verdict");
@@ -115,6 +115,9 @@ function render(analysis) {
     badge.className = `badge verdict ${verdict.level}`;
     badge.textContent = summary.rounding ? `Back rounded · ${verdict.text}` : verdict.text;
     if (summary.verdict_message) badge.title = summary.verdict_message;
+    else if (summary.confidence_level === "low") {
+      badge.title = (summary.messages || []).find((m) => m.includes("low confidence")) || "";
+    }
   }
 
   video.src = `/api/analyses/${id}/video`;
@@ -291,11 +294,13 @@ function repBadge(rep) {
   if (rep.rounding === null) {
     return { class: "badge", title: REASON_TEXT[rep.reason] || "", text: "Not judged" };
   }
+  const unsure = rep.confidence_level === "low";
   if (rep.rounding) {
     const where = (rep.rounded_phases || []).join(", ");
-    return { class: "badge bad", text: where ? `Rounded (${where})` : "Rounded" };
+    const word = unsure ? "Probably rounded" : "Rounded";
+    return { class: "badge bad", text: where ? `${word} (${where})` : word };
   }
-  return { class: "badge good", text: "Flat" };
+  return unsure ? { class: "badge info", text: "Probably flat" } : { class: "badge good", text: "Flat" };
 }
 
 const REASON_TEXT = {
