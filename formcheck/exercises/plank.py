@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .hold_live import register_hold
 from .holds import (
     HOLD_RULES,
     Fault,
@@ -29,7 +30,6 @@ from .holds import (
     knee_bend,
     lying_straight,
     mid,
-    register_hold,
     signed_bend,
 )
 
