@@ -21,7 +21,7 @@ from .cues import Cue
 from .errors import InputError
 from .live import LiveConfig, LiveFrame, LiveSession
 from .overlay import OverlayState, annotate
-from .video import open_source
+from .sources import open_source
 
 BANNER_S = 2.5  # how long a cue stays on the overlay
 

@@ -1,11 +1,11 @@
-"""Frame sources: video files, still images and cameras.
+"""Decode stage: video files into frames.
 
-In:  a path to a video or image file, or a camera index.
+In:  a path to a video file.
 Out: `VideoInfo` (size after rotation, fps, frame count, codec) and an iterator of `Frame`
      (index, presentation time in seconds from the first frame, upright RGB uint8 image).
 Unreadable input raises `InputError` with a one-line message saying what is wrong and what to do.
 `probe` and `VideoSource` refuse a still picture, whatever its extension: analysis needs a clip.
-`open_source` (live coaching) opens a file with an image extension as a one-frame `ImageSource`.
+Still images and cameras (live coaching) are in `formcheck.sources`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,6 @@ from formcheck.errors import InputError
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 MAX_SIDE_PX = 8192
 # Demuxers that hold a single still picture rather than a video.
 _STILL_FORMATS = ("_pipe", "image2")
@@ -392,74 +390,3 @@ def iter_frames(
 ) -> Iterator[Frame]:
     """Decode a video file into upright RGB `Frame`s (see `VideoSource`)."""
     yield from VideoSource(path, max_side=max_side, prefetch=prefetch)
-
-
-class ImageSource:
-    """A still image file as a one-frame source."""
-
-    def __init__(self, path: str | Path, *, max_side: int | None = None):
-        self.path = Path(path)
-        name = self.path.name
-        if not self.path.is_file():
-            raise InputError(f"{name}: file not found. Check the path and try again.")
-        bgr = cv2.imread(str(self.path), cv2.IMREAD_COLOR)  # applies EXIF orientation
-        if bgr is None:
-            raise InputError(f"{name}: not a readable image. Save it as JPEG or PNG and try again.")
-        self._image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        self.max_side = max_side
-        h, w = self._image.shape[:2]
-        self.info = VideoInfo(str(self.path), w, h, 1.0, 1, 0.0, 0, "image")
-        self.truncated = False
-
-    def __iter__(self) -> Iterator[Frame]:
-        image, scale = downscale(self._image, self.max_side)
-        yield Frame(0, 0.0, image, scale)
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-
-class CameraSource:
-    """A live camera through OpenCV; timestamps come from the monotonic clock."""
-
-    def __init__(self, index: int = 0, *, max_side: int | None = None):
-        self.index = index
-        self.max_side = max_side
-        self.truncated = False
-        self._cap = cv2.VideoCapture(index)
-        if not self._cap.isOpened():
-            self._cap.release()
-            raise InputError(
-                f"camera {index}: could not be opened. Check that it is connected and not in use "
-                f"by another program, or choose another camera index."
-            )
-        w = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        h = int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        fps = float(self._cap.get(cv2.CAP_PROP_FPS)) or 30.0
-        self.info = VideoInfo(f"camera:{index}", w, h, fps, 0, 0.0, 0, "camera")
-
-    def __iter__(self) -> Iterator[Frame]:
-        t0 = time.monotonic()
-        index = 0
-        while self._cap.isOpened():
-            ok, bgr = self._cap.read()
-            if not ok or bgr is None:
-                break
-            t = time.monotonic() - t0
-            image, scale = downscale(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), self.max_side)
-            yield Frame(index, t, image, scale)
-            index += 1
-
-    def close(self) -> None:
-        """Release the camera."""
-        self._cap.release()
-
-
-def open_source(spec: str | int | Path, *, max_side: int | None = None) -> FrameSource:
-    """Choose a source: an int (or digit string) is a camera, image extensions an image, else video."""
-    if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
-        return CameraSource(int(spec), max_side=max_side)
-    path = Path(spec)
-    if path.suffix.lower() in IMAGE_EXTENSIONS:
-        return ImageSource(path, max_side=max_side)
-    return VideoSource(path, max_side=max_side)

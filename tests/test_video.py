@@ -15,15 +15,8 @@ import pytest
 
 from formcheck.errors import InputError
 from formcheck.sink import VideoSink
-from formcheck.video import (
-    CameraSource,
-    ImageSource,
-    VideoSource,
-    downscale,
-    iter_frames,
-    open_source,
-    probe,
-)
+from formcheck.sources import CameraSource, ImageSource, open_source
+from formcheck.video import VideoSource, downscale, iter_frames, probe
 
 FOOTAGE = Path(__file__).resolve().parents[1] / ".." / "shared" / "footage"
 needs_footage = pytest.mark.skipif(
