@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from . import exercises
-from .batch import add_batch_parser
+from .batch_cli import add_batch_parser
 from .errors import FormcheckError, InputError
 from .keyframes import POSE_HZ
 from .live_cli import add_parser as add_live_parser

@@ -180,28 +180,51 @@ def test_delete_from_history(browser, server: ServerProcess, viewer_url: str) ->
     page.close()
 
 
-def test_oblique_clip_is_shown_not_judged(browser, server: ServerProcess) -> None:
-    """A lift filmed 45 deg off side-on: the upload card, the verdict badge and the rep table say
-    "not judged" with the reason, never a green flat back."""
+def _upload(browser, server: ServerProcess, clip: Path, exercise: str | None = None):
+    """Upload `clip` on the upload page (as `exercise` when given) and wait for its result.
+    Returns the page (still open: the caller closes it), its page errors, the upload card's
+    status text and the viewer link."""
     page = browser.new_page(viewport={"width": 1366, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(server.url + "/")
-    page.set_input_files("#file-input", str(footage(OBLIQUE_CLIP)))
-    link = page.locator(f".upload-item:has-text('{OBLIQUE_CLIP}') .open-result")
+    if exercise is not None:
+        page.wait_for_function(
+            f"document.querySelector('#exercise option[value={exercise}]') !== null"
+        )
+        page.select_option("#exercise", exercise)
+    page.set_input_files("#file-input", str(clip))
+    card = page.locator(f".upload-item:has-text('{clip.name}')")
+    link = card.locator(".open-result")
     link.wait_for(timeout=180_000)
-    status = page.locator(f".upload-item:has-text('{OBLIQUE_CLIP}') .upload-status")
-    assert "not judged" in status.inner_text()
-    href = link.get_attribute("href")
+    return page, errors, card.locator(".upload-status").inner_text(), link.get_attribute("href")
+
+
+def _verdict_shown(page) -> dict[str, str]:
+    """What the viewer shows of the back verdict: the badge's text, class and title, and the
+    first rep's verdict badge and its title."""
+    badge = page.locator("#verdict")
+    cell = page.locator("#rep-table tbody tr td:last-child .badge").first
+    return {
+        "text": badge.inner_text(),
+        "class": badge.get_attribute("class") or "",
+        "title": badge.get_attribute("title") or "",
+        "rep": cell.inner_text(),
+        "rep_title": cell.get_attribute("title") or "",
+    }
+
+
+def test_oblique_clip_is_shown_not_judged(browser, server: ServerProcess) -> None:
+    """A lift filmed 45 deg off side-on: the upload card, the verdict badge and the rep table say
+    "not judged" with the reason, never a green flat back."""
+    page, errors, status, href = _upload(browser, server, footage(OBLIQUE_CLIP))
+    assert "not judged" in status
     page.close()
     page, view_errors = _open_viewer(browser, server.url + href)
-    badge = page.locator("#verdict")
-    assert "not judged" in badge.inner_text()
-    assert "good" not in (badge.get_attribute("class") or "")
-    assert "side-on" in (badge.get_attribute("title") or "")
-    cell = page.locator("#rep-table tbody tr td:last-child .badge").first
-    assert cell.inner_text() == "Not judged"
-    assert "side-on" in (cell.get_attribute("title") or "")
+    shown = _verdict_shown(page)
+    assert "not judged" in shown["text"] and "good" not in shown["class"]
+    assert "side-on" in shown["title"]
+    assert shown["rep"] == "Not judged" and "side-on" in shown["rep_title"]
     page.screenshot(path=str(ARTIFACTS / "viewer-not-judged.png"), full_page=True)
     page.close()
     assert not errors and not view_errors, errors + view_errors
@@ -213,33 +236,25 @@ LOW_CONFIDENCE_CLIP = "mattiolato_Good_000001.mp4"  # flat, judged near the line
 def test_a_verdict_near_the_line_is_shown_as_likely(browser, server: ServerProcess) -> None:
     """A flat lift whose verdict has low confidence: the upload card, the history, the viewer's
     badge and rep table say "probably flat", never green, as the report's words do."""
-    page = browser.new_page(viewport={"width": 1366, "height": 900})
-    page.goto(server.url + "/")
-    page.set_input_files("#file-input", str(footage(LOW_CONFIDENCE_CLIP)))
-    link = page.locator(f".upload-item:has-text('{LOW_CONFIDENCE_CLIP}') .open-result")
-    link.wait_for(timeout=180_000)
-    status = page.locator(f".upload-item:has-text('{LOW_CONFIDENCE_CLIP}') .upload-status")
-    assert "back probably flat" in status.inner_text()
+    page, errors, status, href = _upload(browser, server, footage(LOW_CONFIDENCE_CLIP))
+    assert "back probably flat" in status
     history = page.locator(f".history-item:has-text('{LOW_CONFIDENCE_CLIP}') .badge")
     history.wait_for(timeout=10_000)
     assert "probably flat" in history.inner_text()
     assert "good" not in (history.get_attribute("class") or "")
-    href = link.get_attribute("href")
     page.close()
     analysis_id = href.rstrip("/").split("/")[-1]
     report = httpx.get(f"{server.url}/api/analyses/{analysis_id}", timeout=30).json()["report"]
     summary = report["summary"]
     assert (summary["verdict"], summary["confidence_level"]) == ("flat", "low"), summary
     assert any("probably flat" in m and "low confidence" in m for m in summary["messages"])
-    page, errors = _open_viewer(browser, server.url + href)
-    badge = page.locator("#verdict")
-    assert "probably flat" in badge.inner_text()
-    assert "good" not in (badge.get_attribute("class") or "")
-    assert "low confidence" in (badge.get_attribute("title") or "")
-    cell = page.locator("#rep-table tbody tr td:last-child .badge").first
-    assert cell.inner_text() == "Probably flat"
+    page, view_errors = _open_viewer(browser, server.url + href)
+    shown = _verdict_shown(page)
+    assert "probably flat" in shown["text"] and "good" not in shown["class"]
+    assert "low confidence" in shown["title"]
+    assert shown["rep"] == "Probably flat"
     page.close()
-    assert not errors, errors
+    assert not errors and not view_errors, errors + view_errors
 
 
 PLANK_CLIP = "kaiakol_plank_correct_005.mp4"  # a 6.5 s straight forearm plank, side view
@@ -248,21 +263,11 @@ PLANK_CLIP = "kaiakol_plank_correct_005.mp4"  # a 6.5 s straight forearm plank, 
 def test_a_plank_is_shown_as_a_hold(browser, server: ServerProcess) -> None:
     """A plank analysed as a plank: the upload card and history say it is a hold (not "no reps"),
     the viewer's badge gives the time held and in good form, the timeline shows the hold."""
-    page = browser.new_page(viewport={"width": 1366, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url + "/")
-    page.wait_for_function("document.querySelector('#exercise option[value=plank]') !== null")
-    page.select_option("#exercise", "plank")
-    page.set_input_files("#file-input", str(footage(PLANK_CLIP)))
-    link = page.locator(f".upload-item:has-text('{PLANK_CLIP}') .open-result")
-    link.wait_for(timeout=180_000)
-    status = page.locator(f".upload-item:has-text('{PLANK_CLIP}') .upload-status").inner_text()
+    page, errors, status, href = _upload(browser, server, footage(PLANK_CLIP), "plank")
     assert "Hold" in status and "No reps" not in status
     history = page.locator(f".history-item:has-text('{PLANK_CLIP}')")
     history.wait_for(timeout=10_000)
     assert "Plank" in history.inner_text() and "No reps" not in history.inner_text()
-    href = link.get_attribute("href")
     page.close()
     page, view_errors = _open_viewer(browser, server.url + href)
     badge = page.locator("#verdict")
@@ -291,16 +296,7 @@ def test_a_side_plank_is_shown_with_its_own_measures(
 
     clip = tmp_path / "side-plank.mp4"
     render_clip(SynthSpec(kind="side_plank", side="right", hold_seconds=4.0, fps=15.0), clip)
-    page = browser.new_page(viewport={"width": 1366, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url + "/")
-    page.wait_for_function("document.querySelector('#exercise option[value=side-plank]') !== null")
-    page.select_option("#exercise", "side-plank")
-    page.set_input_files("#file-input", str(clip))
-    link = page.locator(".upload-item:has-text('side-plank.mp4') .open-result")
-    link.wait_for(timeout=180_000)
-    href = link.get_attribute("href")
+    page, errors, _status, href = _upload(browser, server, clip, "side-plank")
     page.close()
     page, view_errors = _open_viewer(browser, server.url + href)
     badge = page.locator("#verdict")
@@ -328,16 +324,7 @@ def test_a_frog_squat_is_shown_with_reps_without_sides(
 
     clip = tmp_path / "frog.mp4"
     render_clip(SynthSpec(kind="frog_squat", reps=1, yaw_deg=90.0, fps=10.0), clip)
-    page = browser.new_page(viewport={"width": 1366, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url + "/")
-    page.wait_for_function("document.querySelector('#exercise option[value=frog-squat]') !== null")
-    page.select_option("#exercise", "frog-squat")
-    page.set_input_files("#file-input", str(clip))
-    link = page.locator(".upload-item:has-text('frog.mp4') .open-result")
-    link.wait_for(timeout=180_000)
-    href = link.get_attribute("href")
+    page, errors, _status, href = _upload(browser, server, clip, "frog-squat")
     page.close()
     page, view_errors = _open_viewer(browser, server.url + href)
     badge = page.locator("#verdict")

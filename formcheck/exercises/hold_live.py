@@ -9,8 +9,6 @@ Out: `HoldStream`: the same per-frame measures and rules as `holds.analyse_holds
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .holds import (
@@ -23,17 +21,9 @@ from .holds import (
     analyse_holds,
     tenth,
 )
-from .registry import Exercise, register
+from .registry import Exercise, ExerciseCue, register
 
-
-@dataclass(frozen=True)
-class HoldCue:
-    """What the live tracker wants said: a code, its text, severity and urgency."""
-
-    code: str
-    text: str
-    severity: str
-    urgent: bool = False
+HoldCue = ExerciseCue
 
 
 class HoldStream:

@@ -73,6 +73,16 @@ class Exercise:
         }
 
 
+@dataclass(frozen=True)
+class ExerciseCue:
+    """What an exercise's live stream wants said: a code, its text, severity and urgency."""
+
+    code: str
+    text: str
+    severity: str
+    urgent: bool = False
+
+
 @dataclass
 class ExerciseFinding:
     """Something an exercise's own analysis noticed: a code, severity, when, the worst angle

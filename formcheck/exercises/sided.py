@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..reps import Rep, RepCounter, RepRules, median_filter, segment_reps
-from .registry import Exercise, ExerciseFinding, ExerciseFrame, register
+from .registry import Exercise, ExerciseCue, ExerciseFinding, ExerciseFrame, register
 
 SIDES = ("left", "right")
 MEDIAN_FRAMES = 7
@@ -186,12 +186,7 @@ def analyse_reps(
     return spec.summarise(result, m, times, rules) if spec.summarise else result
 
 
-@dataclass(frozen=True)
-class RepCue:
-    code: str
-    text: str
-    severity: str
-    urgent: bool = False
+RepCue = ExerciseCue
 
 
 class RepStream:
