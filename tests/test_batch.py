@@ -217,6 +217,9 @@ def test_reps_csv_has_each_rep(clips: Path, first_run) -> None:
         assert rep["rep"] == "1"
         assert float(rep["start_s"]) < float(rep["end_s"])
         assert rep["verdict"] == summary["verdict"]
+        # How sure each verdict is (0-1); a judged one has no reason for not being judged.
+        assert 0 <= float(rep["confidence"]) <= 1 and 0 <= float(summary["confidence"]) <= 1
+        assert rep["reason"] == summary["reason"] == ""
         assert rep["max_lumbar_flexion_deg"] == summary["peak_lumbar_flexion_deg"]
         assert rep["max_hip_flexion_deg"] == summary["peak_hip_flexion_deg"]
 
