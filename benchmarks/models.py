@@ -1,12 +1,17 @@
 """Pose models side by side: how fast Lite, Full and Heavy run here, and what each does to the
 analysis of real clips.
 
-Usage: python benchmarks/models.py [CLIPS...] [--frames N] [--rounds R] [--analyse]
+Usage: python benchmarks/models.py [CLIPS...] [--frames N] [--rounds R] [--analyse] [--parts]
 
 Speed: per clip, the first N frames (default 150) decoded once and scaled to 640 px a side as
 the analysis does, then BlazePose (legacy graph, segmentation on, as formcheck runs it) over
 them with each model, in alternating rounds (this machine is shared: compare the ratios
 within one run). Prints frames/s per model and clip and each model's speed over Full's.
+
+`--parts` also prints what each part of pass one's pose work costs per frame, in CPU time (all
+threads, one inference thread per graph as the analysis runs it; the best of the rounds): Full
+landmarks alone, with the segmentation mask the back outline needs, with the tracking checks
+(a fresh person detection every `verify_every` frames), and the person detector alone per call.
 
 `--analyse` also runs the whole analysis per model on each clip (`analyze_video`, one worker)
 and prints rep count, clip verdict and peak lumbar flexion, so the models' answers can be
@@ -27,7 +32,7 @@ import av
 import numpy as np
 
 from formcheck import posemodels
-from formcheck.estimator import EstimatorConfig, PoseEstimator
+from formcheck.estimator import Detector, EstimatorConfig, PoseEstimator
 from formcheck.native_logs import silence_native_logs
 from formcheck.options import AnalysisOptions
 from formcheck.pipeline import analyze_video
@@ -66,12 +71,53 @@ def pose_fps(frames: list[np.ndarray], model: str) -> float:
         return (len(frames) - 1) / (time.perf_counter() - start)
 
 
+def cpu_ms(frames: list[np.ndarray], config: EstimatorConfig) -> float:
+    """CPU milliseconds (all threads) per frame of a `PoseEstimator` over `frames`, model
+    set-up and the first frame excluded."""
+    with PoseEstimator(config) as est:
+        est(frames[0], index=0)
+        start = time.process_time()
+        for i, image in enumerate(frames[1:], start=1):
+            est(image, index=i)
+        return 1000.0 * (time.process_time() - start) / (len(frames) - 1)
+
+
+def detector_cpu_ms(frames: list[np.ndarray]) -> float:
+    """CPU milliseconds per call of the person detector that the tracking checks run."""
+    detector = Detector(1, EstimatorConfig.min_detection_confidence)
+    try:
+        detector(frames[0])
+        start = time.process_time()
+        for image in frames[1:]:
+            detector(image)
+        return 1000.0 * (time.process_time() - start) / (len(frames) - 1)
+    finally:
+        detector.close()
+
+
+def print_parts(clips: list[Path], count: int, rounds: int) -> None:
+    """The CPU cost of each part of pass one's pose work, per frame (see the module doc)."""
+    parts = {
+        "Full landmarks": EstimatorConfig(segmentation=False, verify_every=0),
+        "+ segmentation": EstimatorConfig(verify_every=0),
+        "+ tracking checks": EstimatorConfig(),
+    }
+    print(f"\n{'clip':32s} " + " ".join(f"{p:>18s}" for p in parts) + f" {'detector/call':>14s}")
+    for clip in clips:
+        frames = frames_of(clip, count)
+        best = {p: min(cpu_ms(frames, c) for _ in range(rounds)) for p, c in parts.items()}
+        detect = min(detector_cpu_ms(frames) for _ in range(rounds))
+        cells = " ".join(f"{best[p]:15.1f} ms" for p in parts)
+        print(f"{clip.name:32s} {cells} {detect:11.1f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("clips", nargs="*", help="video files (default: three footage clips)")
     ap.add_argument("--frames", type=int, default=150)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--analyse", action="store_true", help="also analyse each clip per model")
+    ap.add_argument("--parts", action="store_true", help="also the CPU cost of each pose part")
     args = ap.parse_args(argv)
     silence_native_logs()
     installed = [s.name for s in posemodels.status() if s.state == "installed"]
@@ -98,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             "speed over Full (median of clips): "
             + ", ".join(f"{m} {ratio[m]:.2f}x" for m in models)
         )
+    if args.parts:
+        print_parts(clips, args.frames, args.rounds)
     if args.analyse:
         print(f"\n{'clip':32s} {'model':6s} {'reps':>4s} {'verdict':>11s} {'peak lumbar':>11s}")
         for clip in clips:
