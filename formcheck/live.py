@@ -334,12 +334,14 @@ class LiveSession:
                 "neutral": self.neutral.neutral.to_dict(),
             }
         cue = self._close_set() if len(self.assessments) > self._set_start else None
+        verdict = set_verdict([a.verdict for a in self.assessments])
         return {
             "reps": [rep_record(a) for a in self.assessments],
             "rep_count": len(self.assessments),
             "rounded_reps": sum(1 for a in self.assessments if a.rounding),
             "judged_reps": sum(1 for a in self.assessments if a.rounding is not None),
-            **set_verdict([a.verdict for a in self.assessments]).to_dict(),
+            "rounding": verdict.rounding,
+            **verdict.to_dict(),
             "cues": [cue.to_dict()] if cue else [],
             "neutral": self.neutral.neutral.to_dict(),
         }

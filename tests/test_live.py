@@ -177,6 +177,7 @@ def test_rounded_clip_gets_a_rounding_cue_during_the_reps(rounded_run) -> None:
     inside = [t for t, _ in cues if any(r["start_s"] <= t <= r["end_s"] + 1.0 for r in reps)]
     assert inside, f"rounding cues {cues} fall outside the reps {reps}"
     assert final["summary"]["rounded_reps"] >= len(reps) // 2
+    assert final["summary"]["rounding"] is True and final["summary"]["verdict"] == "rounded"
     texts = [c["text"] for a in answers for c in a["cues"]]
     assert any(t.startswith("Rep ") and "rounded" in t for t in texts), texts
     assert final["cues"] and final["cues"][0]["code"] == "set_summary"
@@ -202,7 +203,11 @@ def test_neutral_clip_gets_no_rounding_cue(server: ServerProcess) -> None:
     lo, hi = rep_range(labels()[NEUTRAL]["reps"])
     assert lo <= final["summary"]["rep_count"] <= hi
     assert rounding_cues(answers) == []
-    assert final["summary"]["rounded_reps"] == 0
+    summary = final["summary"]
+    assert summary["rounded_reps"] == 0
+    # The set's verdict in all its forms agrees: never "rounded" here, and `rounding` matches.
+    assert summary["verdict"] in ("flat", "not_judged")
+    assert summary["rounding"] is {"flat": False, "not_judged": None}[summary["verdict"]]
 
 
 @pytest.mark.slow

@@ -131,6 +131,11 @@ def test_live_page_coaches_a_rounded_lift(server: ServerProcess, fake_camera: Pa
                 "window.__spoken.some((t) => t.startsWith('Set done'))", timeout=30_000
             )
             assert "rounded back" in page.inner_text("#cue-log")
+            # The set's verdict replaces the live count, as the server summarised it.
+            page.wait_for_function(
+                "document.getElementById('rep-count').textContent.includes('rounded')",
+                timeout=30_000,
+            )
             page.wait_for_function(
                 "document.getElementById('result').textContent.includes('Report ready')",
                 timeout=180_000,

@@ -314,7 +314,8 @@ function showSummary(doc) {
     $("rep-count").textContent = repsBySide(doc.summary.rep_count, by);
     return;
   }
-  const verdict = repVerdict(doc.summary.rep_count, doc.summary.rounded_reps);
+  const s = doc.summary;
+  const verdict = repVerdict(s.rep_count, s.rounded_reps, s.rounding ?? null, null, s.confidence_level);
   if (verdict) $("rep-count").textContent = verdict.text;
 }
 
@@ -335,7 +336,7 @@ async function upload(blob) {
     actions.replaceChildren(el("a", { class: "button primary open-report", href: `/analyses/${id}` }, "Open the full report →"));
     status.textContent = "Analysing the recorded set…";
     followAnalysis(id, (s) => {
-      if (s.status === "done") status.textContent = `Report ready: ${repVerdict(s.rep_count, s.rounded_reps)?.text || "done"}`;
+      if (s.status === "done") status.textContent = `Report ready: ${repVerdict(s.rep_count, s.rounded_reps, s.rounding, s.exercise, s.confidence_level)?.text || "done"}`;
       else if (s.status === "failed") status.textContent = s.error || "The analysis failed.";
       else status.textContent = `Analysing the recorded set… ${Math.round((s.progress || 0) * 100)}%`;
     });
