@@ -232,9 +232,8 @@ def assess_rep(
                 float(span[0]),
                 float(span[-1]),
                 rule.severity(max_lumbar if max_lumbar is not None else rule.threshold_deg),
-                f"Lower back {'probably ' if verdict.confidence_level == 'low' else ''}rounded "
-                f"({', '.join(verdict.phases)}): {amount} - keep a flat back and push the hips "
-                "back.",
+                f"Lower back {verdict.likely}rounded ({', '.join(verdict.phases)}): {amount} - "
+                "keep a flat back and push the hips back.",
                 phases=list(verdict.phases),
             )
         )

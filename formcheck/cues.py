@@ -162,7 +162,7 @@ def rep_summary(a: RepAssessment) -> Cue:
     """'Rep 5: back rounded 18° at the bottom', or a short all-clear; 'probably' where the
     verdict's confidence is low."""
     n = a.rep.index
-    likely = "probably " if a.verdict.confidence_level == "low" else ""
+    likely = a.verdict.likely
     if a.rounding:
         if a.max_lumbar_flexion_deg is not None:
             text = f"Rep {n}: back {likely}rounded {a.max_lumbar_flexion_deg:.0f}° at the bottom"

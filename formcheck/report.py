@@ -115,8 +115,7 @@ def summary_messages(analysis, overall: Verdict) -> list[str]:
     if rounded:
         which = ", ".join(str(a.rep.index) for a in rounded)
         peaks = [a for a in rounded if a.max_lumbar_flexion_deg is not None]
-        likely = "" if overall.confidence_level == "high" else "probably "
-        text = f"Lower back {likely}rounded in rep(s) {which}"
+        text = f"Lower back {overall.likely}rounded in rep(s) {which}"
         if peaks:
             worst = max(peaks, key=lambda a: a.max_lumbar_flexion_deg)
             text += (
@@ -125,9 +124,8 @@ def summary_messages(analysis, overall: Verdict) -> list[str]:
             )
         msgs.append(text + _hedge(overall) + ".")
     if flat and not rounded and overall.state == "flat":
-        likely = "" if overall.confidence_level == "high" else "probably "
         msgs.append(
-            f"Back judged {likely}flat in {len(flat)} of {len(reps)} rep(s): the back's outline "
+            f"Back judged {overall.likely}flat in {len(flat)} of {len(reps)} rep(s): the back's outline "
             f"did not bow outward at the bottom{_hedge(overall)}."
         )
     if unjudged:
@@ -159,15 +157,14 @@ def _partial_messages(partials) -> list[str]:
     msgs = []
     for a in partials:
         span = f"{a.rep.start_s:.1f}-{a.rep.end_s:.1f} s"
-        likely = "" if a.verdict.confidence_level == "high" else "probably "
         if a.rounding is True:
             msgs.append(
-                f"Lower back {likely}rounded in the bend at {span} (not a complete rep)"
+                f"Lower back {a.verdict.likely}rounded in the bend at {span} (not a complete rep)"
                 f"{_hedge(a.verdict)}."
             )
         elif a.rounding is False:
             msgs.append(
-                f"The bend at {span} (not a complete rep) showed a {likely}flat back"
+                f"The bend at {span} (not a complete rep) showed a {a.verdict.likely}flat back"
                 f"{_hedge(a.verdict)}."
             )
         else:

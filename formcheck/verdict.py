@@ -115,10 +115,17 @@ class Verdict:
 
     @property
     def confidence_level(self) -> str | None:
-        """ "high" or "low" (below `SURE_CONFIDENCE`) for a judged verdict, None otherwise."""
+        """A judged verdict's level: "high", or "low" below `SURE_CONFIDENCE`; None when not
+        judged."""
         if self.state == "not_judged":
             return None
         return "high" if self.confidence >= SURE_CONFIDENCE else "low"
+
+    @property
+    def likely(self) -> str:
+        """The word a sentence stating this verdict puts before it: "probably " when the
+        confidence is low, else ""."""
+        return "probably " if self.confidence_level == "low" else ""
 
     @property
     def measured(self) -> bool:
