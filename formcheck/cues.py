@@ -20,6 +20,7 @@ import numpy as np
 
 from .assess import Finding, RepAssessment
 from .pose import Pose
+from .verdict import set_verdict
 from .view import classify
 
 # Priorities: lower goes first.
@@ -189,7 +190,8 @@ def set_summary(reps: Sequence[RepAssessment], findings: Sequence[Finding] = ())
             return Cue(
                 "set_summary", f"{head}, back not judged on {unjudged} — film side-on", "info"
             )
-        return Cue("set_summary", f"{head}, back flat on every rep", "info")
+        likely = set_verdict([a.verdict for a in reps]).likely
+        return Cue("set_summary", f"{head}, back {likely}flat on every rep", "info")
     parts = [f"{head}, {len(rounded)} with a rounded back"]
     peaks = [a for a in rounded if a.max_lumbar_flexion_deg is not None]
     if peaks:

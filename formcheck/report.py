@@ -308,7 +308,8 @@ def add_sided_reps(report: dict, result) -> None:
 
 def human_summary(name: str, report: dict) -> str:
     s = report["summary"]
-    verdict = {"rounded": "back rounded", "flat": "back flat"}.get(
+    likely = "probably " if s.get("confidence_level") == "low" else ""
+    verdict = {"rounded": f"back {likely}rounded", "flat": f"back {likely}flat"}.get(
         s.get("verdict"), "back not judged"
     )
     view = f"view {report['view']['kind']} facing {report['view']['facing']}"
@@ -338,7 +339,10 @@ def human_summary(name: str, report: dict) -> str:
             else f"{r['max_lumbar_flexion_deg']:.0f} deg"
         )
         hip = "n/a" if r["max_hip_flexion_deg"] is None else f"{r['max_hip_flexion_deg']:.0f} deg"
-        flag = {"rounded": "ROUNDED", "flat": "flat"}.get(r.get("verdict"), "not judged")
+        maybe = "probably " if r.get("confidence_level") == "low" else ""
+        flag = {"rounded": f"{maybe}ROUNDED", "flat": f"{maybe}flat"}.get(
+            r.get("verdict"), "not judged"
+        )
         what = f"rep {r['index']}" if r["index"] else "bend (no rep)"
         lines.append(
             f"  {what}: {r['start_s']:.1f}-{r['end_s']:.1f} s  lumbar {lum}  hip {hip}  {flag}"

@@ -134,6 +134,8 @@ def test_set_summary_counts_rounded_reps_and_names_the_worst() -> None:
     assert cue.text.startswith("Set done: 3 reps, 2 with a rounded back")
     assert "worst rep 3, 24°" in cue.text and "rounding began at rep 2" in cue.text
     assert set_summary([assessment(1, False)]).text == "Set done: 1 rep, back flat on every rep"
+    unsure = set_summary([assessment(1, False, confidence=0.3), assessment(2, False)])
+    assert unsure.text == "Set done: 2 reps, back probably flat on every rep"
     assert set_summary([]).text == "Set done: no reps counted"
     unjudged = set_summary([assessment(1, None), assessment(2, None)])
     assert unjudged.text == "Set done: 2 reps, back not judged on 2 — film side-on"

@@ -26,7 +26,7 @@ from formcheck.neutral import DEFAULTS, NeutralTracker, estimate_neutral
 from formcheck.passone import Observation
 from formcheck.pipeline import AnalysisOptions, analyze_observations
 from formcheck.pose import LM, NUM_LANDMARKS, Pose
-from formcheck.report import build_report, summary_messages
+from formcheck.report import build_report, human_summary, summary_messages
 from formcheck.reps import Rep, RepCounter, RepRules, frame_phases, median_filter, segment_reps
 from formcheck.smoothing import OneEuroFilter, PoseSmoother, zero_phase
 from formcheck.spine import BackShape, SpineParams, measure_back
@@ -872,6 +872,19 @@ def test_a_low_confidence_verdict_is_told_as_likely(synthetic_analysis):
     assert "Lower back rounded in rep(s) 2" in sure
     assert "probably" not in sure and "low confidence" not in sure
     assert "Lower back probably rounded in rep(s) 2" in unsure and "low confidence" in unsure
+
+
+def test_the_cli_summary_hedges_a_low_confidence_verdict(synthetic_analysis):
+    report = build_report(synthetic_analysis)
+    assert report["summary"]["verdict"] == "rounded"
+    for level, words in (("high", "back rounded"), ("low", "back probably rounded")):
+        report["summary"]["confidence_level"] = level
+        for rep in report["reps"]:
+            rep["confidence_level"] = level
+        head, *lines = human_summary("clip.mp4", report).splitlines()
+        assert head.endswith(words), head
+        flagged = [line for line in lines if line.endswith("ROUNDED")]
+        assert flagged and all(("probably" in line) is (level == "low") for line in flagged)
 
 
 def test_report_follows_the_contract(synthetic_analysis):
