@@ -13,7 +13,7 @@ import numpy as np
 
 from . import exercises
 from .angles import ANGLE_NAMES, FrameAngles
-from .verdict import LOW_CONFIDENCE_NOTE, Verdict, Viewing, not_judged, set_verdict
+from .verdict import LOW_CONFIDENCE_NOTE, Verdict, Viewing, likely_word, not_judged, set_verdict
 
 SCHEMA = "formcheck.report/1"
 # How far a lumbar flexion reading may be from the truth on bodies other than the renders it
@@ -213,7 +213,7 @@ def build_report(analysis) -> dict:
             "judged_reps": sum(a.rounding is not None for a in reps),
             "rounding": overall.rounding,
             **overall.to_dict(),
-            "verdict_message": overall.message,
+            "verdict_message": overall.note,
             "worst_rep": max(
                 (a for a in judged if a.max_lumbar_flexion_deg is not None),
                 key=lambda a: a.max_lumbar_flexion_deg,
@@ -308,7 +308,7 @@ def add_sided_reps(report: dict, result) -> None:
 
 def human_summary(name: str, report: dict) -> str:
     s = report["summary"]
-    likely = "probably " if s.get("confidence_level") == "low" else ""
+    likely = likely_word(s.get("confidence_level"))
     verdict = {"rounded": f"back {likely}rounded", "flat": f"back {likely}flat"}.get(
         s.get("verdict"), "back not judged"
     )
@@ -339,7 +339,7 @@ def human_summary(name: str, report: dict) -> str:
             else f"{r['max_lumbar_flexion_deg']:.0f} deg"
         )
         hip = "n/a" if r["max_hip_flexion_deg"] is None else f"{r['max_hip_flexion_deg']:.0f} deg"
-        maybe = "probably " if r.get("confidence_level") == "low" else ""
+        maybe = likely_word(r.get("confidence_level"))
         flag = {"rounded": f"{maybe}ROUNDED", "flat": f"{maybe}flat"}.get(
             r.get("verdict"), "not judged"
         )

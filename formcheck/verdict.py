@@ -123,9 +123,18 @@ class Verdict:
 
     @property
     def likely(self) -> str:
-        """The word a sentence stating this verdict puts before it: "probably " when the
-        confidence is low, else ""."""
-        return "probably " if self.confidence_level == "low" else ""
+        """The word a sentence stating this verdict puts before it (see `likely_word`)."""
+        return likely_word(self.confidence_level)
+
+    @property
+    def note(self) -> str | None:
+        """Why the verdict is what it is: the reason it was not judged, or that its confidence
+        is low; None for a clear verdict."""
+        if self.message:
+            return self.message
+        return (
+            f"This verdict has {LOW_CONFIDENCE_NOTE}." if self.confidence_level == "low" else None
+        )
 
     @property
     def measured(self) -> bool:
@@ -140,6 +149,11 @@ class Verdict:
             "confidence_level": self.confidence_level,
             "reason": self.reason,
         }
+
+
+def likely_word(confidence_level: str | None) -> str:
+    """ "probably " before a verdict whose confidence level is "low", else ""."""
+    return "probably " if confidence_level == "low" else ""
 
 
 def not_judged(reason: str, viewing: Viewing | None = None) -> Verdict:

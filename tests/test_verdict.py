@@ -67,6 +67,8 @@ def test_a_verdict_near_the_line_has_low_confidence():
     assert near.confidence_level == "low" and near.to_dict()["confidence_level"] == "low"
     clear = judge_rep(measures(29.8), {}, SIDE, MODEL)
     assert clear.confidence_level == "high"
+    assert "low confidence" in near.note and clear.note is None
+    assert not_judged("ambiguous").note.startswith("Not judged")
     assert not_judged("ambiguous").confidence_level is None
     assert not_judged("ambiguous").to_dict()["confidence_level"] is None
 

@@ -115,9 +115,6 @@ function render(analysis) {
     badge.className = `badge verdict ${verdict.level}`;
     badge.textContent = summary.rounding ? `Back rounded · ${verdict.text}` : verdict.text;
     if (summary.verdict_message) badge.title = summary.verdict_message;
-    else if (summary.confidence_level === "low") {
-      badge.title = (summary.messages || []).find((m) => m.includes("low confidence")) || "";
-    }
   }
 
   video.src = `/api/analyses/${id}/video`;
