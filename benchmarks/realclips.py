@@ -93,7 +93,7 @@ def summary_line(name: str, cases: list[Case], states: list[str]) -> str:
     bal, sens, spec = balanced(cases, states)
     judged = sum(s != "not_judged" for s in states) / max(len(states), 1)
     return (
-        f"{name:44s} balanced {bal:.2f}  sensitivity {sens:.2f}  specificity {spec:.2f}  "
+        f"{name:44s} balanced {bal:.3f}  sensitivity {sens:.3f}  specificity {spec:.3f}  "
         f"judged {judged:.0%}  (n={len(cases)}, rounded {sum(c.clip.rounded for c in cases)})"
     )
 

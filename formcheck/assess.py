@@ -30,6 +30,9 @@ from .verdict import BackMeasures, Verdict, VerdictModel, Viewing, judge_rep
 class RoundingRule:
     threshold_deg: float = 15.0  # lumbar flexion beyond neutral: severity grows above it
     min_duration_s: float = 0.2  # sustained at least this long
+    # ... or this long against the clip's first or last frame, where the footage was cut: three
+    # frames at 30 fps, still more than the one- and two-frame glitches the filters remove.
+    cut_min_duration_s: float = 0.1
     loaded_depth: float = 0.45  # "loaded" = frames of the rep at least this deep
     bottom_fraction: float = 0.85  # "bottom" = frames at least this share of the rep's depth
     thoracic_threshold_deg: float = 20.0
@@ -112,27 +115,52 @@ def _sustained_runs(times: np.ndarray, above: np.ndarray, min_s: float) -> list[
 
 
 def _sustained_peak(
-    times: np.ndarray, values: np.ndarray, min_s: float
+    times: np.ndarray,
+    values: np.ndarray,
+    min_s: float,
+    cut_min_s: float | None = None,
+    cuts: tuple[bool, bool] = (False, False),
 ) -> tuple[float, float] | None:
     """Highest level the series holds for at least `min_s` seconds (a peak robust to one-frame
     spikes), and when that window starts; None without values. A window starting at frame i
     spans the frames before times[i] + min_s (at least frame i) and counts only if every value
-    in it is finite; the earliest window wins a tie."""
+    in it is finite; the earliest window wins a tie. Where the footage was cut at the series'
+    first or last frame (`cuts`: the clip starts or ends there), a window against the cut
+    counts when it spans `cut_min_s`, as what went before or after the cut was not seen."""
     n = len(times)
     if n == 0:
         return None
+    values = np.asarray(values, dtype=float)
     ends = np.maximum(np.searchsorted(times, times + min_s - 1e-9), np.arange(n) + 1)
     lengths = ends - np.arange(n)
     width = int(lengths.max())
-    padded = np.concatenate([np.asarray(values, dtype=float), np.full(width, np.nan)])
+    padded = np.concatenate([values, np.full(width, np.nan)])
     windows = np.lib.stride_tricks.sliding_window_view(padded, width)[:n]
     inside = np.arange(width)[None, :] < lengths[:, None]
     valid = np.where(inside, np.isfinite(windows), True).all(axis=1)
-    if not valid.any():
-        return None
+    dt = float(np.median(np.diff(times))) if n > 1 else 0.0
+    # A window that runs into the last frame is short of `min_s`: only a cut's window counts.
+    valid &= times[-1] + dt >= times + min_s - 1e-9
     levels = np.where(inside, windows, np.inf).min(axis=1)
-    i = int(np.argmax(np.where(valid, levels, -np.inf)))
-    return float(levels[i]), float(times[i])
+    best = None
+    if valid.any():
+        i = int(np.argmax(np.where(valid, levels, -np.inf)))
+        best = (float(levels[i]), float(times[i]))
+    if cut_min_s is not None:
+        first = int(np.searchsorted(times, times[0] + cut_min_s - dt - 1e-9)) + 1
+        last = int(np.searchsorted(times, times[-1] - cut_min_s + dt + 1e-9)) - 1
+        for cut, lo, hi in ((cuts[0], 0, first), (cuts[1], max(last, 0), n)):
+            part = values[lo:hi]
+            spans = hi > lo and times[hi - 1] - times[lo] + dt >= cut_min_s - 1e-9
+            if cut and spans and np.isfinite(part).all() and (best is None or part.min() > best[0]):
+                best = (float(part.min()), float(times[lo]))
+    return best
+
+
+def _held_peak(
+    t: np.ndarray, values: np.ndarray, rule: RoundingRule, cuts: tuple[bool, bool]
+) -> tuple[float, float] | None:
+    return _sustained_peak(t, values, rule.min_duration_s, rule.cut_min_duration_s, cuts)
 
 
 def _nanmax(a: np.ndarray) -> float | None:
@@ -143,13 +171,14 @@ def _measures(
     t: np.ndarray,
     sel: np.ndarray,
     series: dict[str, np.ndarray],
-    min_s: float,
+    rule: RoundingRule,
     standing_bow: float | None,
+    cuts: tuple[bool, bool],
 ) -> BackMeasures:
-    """Peaks of the back's measures held for `min_s` over the frames in `sel`."""
+    """Peaks of the back's measures held for the rule's duration over the frames in `sel`."""
 
     def held(name: str) -> float | None:
-        peak = _sustained_peak(t, np.where(sel, series[name], np.nan), min_s)
+        peak = _held_peak(t, np.where(sel, series[name], np.nan), rule, cuts)
         return None if peak is None else peak[0]
 
     bow = held("back_bend_deg")
@@ -169,13 +198,21 @@ def assess_rep(
     depth: np.ndarray,
     rule: RoundingRule,
     viewing: Viewing | None = None,
+    whole_clip: bool = True,
 ) -> RepAssessment:
-    """Measure and judge one rep from its frames (those with start_s <= t <= end_s)."""
+    """Measure and judge one rep from its frames (those with start_s <= t <= end_s).
+    `whole_clip`: `frames` run from the clip's first frame to its last, so a rep that reaches
+    either was cut there (False live, where the frames are a window of a running session)."""
     viewing = viewing or Viewing()
     times = np.array([f.t for f in frames])
     sel = (times >= rep.start_s) & (times <= rep.end_s)
     idx = np.flatnonzero(sel)
     t = times[idx]
+    # The rep runs into the clip's first or last frame: the clip was cut in the rep.
+    cuts = (
+        whole_clip and bool(len(idx) and idx[0] == 0),
+        whole_clip and bool(len(idx) and idx[-1] == len(frames) - 1),
+    )
     series = {
         name: _series(frames, name)[idx]
         for name in (
@@ -196,7 +233,7 @@ def assess_rep(
     bottom = np.isfinite(d) & (d >= max(rule.loaded_depth, rule.bottom_fraction * rep.peak_depth))
 
     # The peak is read where the verdict is made (the bottom), so the number and the words agree.
-    peak = _sustained_peak(t, np.where(bottom, lumbar, np.nan), rule.min_duration_s)
+    peak = _held_peak(t, np.where(bottom, lumbar, np.nan), rule, cuts)
     max_lumbar, max_lumbar_t = peak if peak is not None else (None, None)
     max_hip = _nanmax(hip)
     hip_range = float(np.nanmax(hip) - np.nanmin(hip)) if np.isfinite(hip).sum() > 1 else None
@@ -208,10 +245,10 @@ def assess_rep(
         share = lumbar_range / (hip_range + max(lumbar_range, 0.0))
 
     standing_bow = viewing.standing_bow
-    at_bottom = _measures(t, bottom, series, rule.min_duration_s, standing_bow)
+    at_bottom = _measures(t, bottom, series, rule, standing_bow, cuts)
     phase_of = rep_phases(t, d, rep)
     by_phase = {
-        name: _measures(t, loaded & (phase_of == name), series, rule.min_duration_s, standing_bow)
+        name: _measures(t, loaded & (phase_of == name), series, rule, standing_bow, cuts)
         for name in ("setup", "descent", "bottom", "ascent")
     }
     verdict = judge_rep(at_bottom, by_phase, viewing, rule.verdict)

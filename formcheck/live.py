@@ -300,7 +300,9 @@ class LiveSession:
         recent = [(f, d) for f, d in self._buffer if f.t >= start - 0.5]
         frames = [f for f, _ in recent]
         depth = np.array([d for _, d in recent], dtype=float)
-        return assess_rep(rep, frames, depth, self.config.rounding, self.viewing())
+        return assess_rep(
+            rep, frames, depth, self.config.rounding, self.viewing(), whole_clip=False
+        )
 
     def viewing(self) -> Viewing:
         """What the camera sees so far: the view from the recent yaw, the standing bow."""

@@ -728,6 +728,41 @@ def test_sustained_loaded_flexion_is_rounding():
     assert 0.0 < a.lumbar_share < 1.0
 
 
+def test_a_rounding_cut_by_the_clip_start_is_judged_on_what_was_filmed():
+    """A clip that starts mid-pull with the back rounded for 0.13 s (less than the 0.2 s hold)
+    is rounded: what came before the cut was not seen. The same frames inside a running live
+    session, or the same short rounding in the middle of a rep, are not enough."""
+    n = 60
+    depth = 0.5 * (1 + np.cos(math.pi * np.arange(n) / n))  # at the bottom at frame 0, then up
+    rep = Rep(1, 0.0, 0.0, (n - 1) / FPS, 1.0)
+    rounded = np.arange(n) < 4  # 0.13 s
+    lumbar = np.where(rounded, 30.0, 10.0)
+    bend = np.where(rounded, 40.0, 3.0)
+    frames = rep_frames(lumbar, depth, bend=bend)
+    cut = assess_rep(rep, frames, depth, RULE)
+    assert cut.verdict.state == "rounded"
+    assert cut.max_lumbar_flexion_deg == pytest.approx(30.0)
+    live = assess_rep(rep, frames, depth, RULE, whole_clip=False)
+    assert live.verdict.state == "flat"
+    # Two frames against the cut are no more than a glitch.
+    short = np.arange(n) < 2
+    two = rep_frames(np.where(short, 30.0, 10.0), depth, bend=np.where(short, 40.0, 3.0))
+    assert assess_rep(rep, two, depth, RULE).verdict.state == "flat"
+
+
+def test_a_brief_rounding_inside_the_clip_needs_the_full_hold():
+    rep, depth = one_rep()
+    bottom = np.flatnonzero(depth > 0.9)
+    brief = np.zeros(depth.size, dtype=bool)
+    brief[bottom[0] : bottom[0] + 4] = True  # 0.13 s at the bottom
+    frames = rep_frames(np.where(brief, 30.0, 10.0), depth, bend=np.where(brief, 40.0, 3.0))
+    assert assess_rep(rep, frames, depth, RULE).verdict.state == "flat"
+    held = np.zeros(depth.size, dtype=bool)
+    held[bottom[0] : bottom[0] + 7] = True  # 0.23 s
+    frames = rep_frames(np.where(held, 30.0, 10.0), depth, bend=np.where(held, 40.0, 3.0))
+    assert assess_rep(rep, frames, depth, RULE).verdict.state == "rounded"
+
+
 def test_severity_grows_with_the_peak():
     rep, depth = one_rep()
     sev = []
