@@ -12,11 +12,13 @@ import csv
 import hashlib
 import json
 import pickle
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from formcheck.errors import FormcheckError
 from formcheck.passone import observe_video
 from formcheck.pipeline import Analysis, AnalysisOptions, analyze_observations
+from formcheck.posemodels import resolve, retry_model
 from formcheck.video import probe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,8 +98,9 @@ def _key(path: Path, opts: AnalysisOptions) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     parts = [CACHE_VERSION, asdict(opts.spine), opts.max_side, opts.pose_hz]
-    if opts.model != "full":
-        parts.append(opts.model)
+    model = resolve(opts.model, "offline")
+    if model != "full":
+        parts.append(model)
     h.update(json.dumps(parts, sort_keys=True).encode())
     return h.hexdigest()[:24]
 
@@ -117,7 +120,23 @@ def _load(entry: Path):
 
 
 def analysis_of(clip: Clip, opts: AnalysisOptions, cache: Path = CACHE) -> Analysis:
-    """The analysis of one clip; pass one comes from the cache when it holds this clip."""
+    """The analysis of one clip as `formcheck analyze` makes it: with the model "auto", a clip
+    whose back was not traced is read again with the retry model (`Analysis.wants_retry`), and
+    that reading is kept when it judges more reps. Pass one comes from the cache when it holds
+    the clip."""
+    analysis = _analysis(clip, opts, cache)
+    retry = retry_model(opts.model, "offline")
+    if retry is not None and analysis.wants_retry():
+        try:
+            again = _analysis(clip, replace(opts, model=retry), cache)
+        except FormcheckError:
+            return analysis
+        if again.judged_parts > analysis.judged_parts:
+            return again
+    return analysis
+
+
+def _analysis(clip: Clip, opts: AnalysisOptions, cache: Path) -> Analysis:
     cache.mkdir(parents=True, exist_ok=True)
     entry = cache / f"{clip.path.stem}-{_key(clip.path, opts)}.pkl"
     if entry.exists():

@@ -1,7 +1,7 @@
 """Real-clip verdicts: formcheck on every labelled clip of ../shared/footage, scored honestly.
 
 Usage: python benchmarks/realclips.py [--footage DIR] [--cache DIR] [--unsure P]
-                                      [--model lite|full|heavy] [--pose-hz HZ]
+                                      [--model auto|lite|full|heavy] [--pose-hz HZ]
 
 Per clip: group, label, the camera view, the verdict the shipped model gives (rounded / flat /
 not judged, confidence, reason), reps found against labelled, peak lumbar flexion and back bow
@@ -40,6 +40,7 @@ from _realclips import (  # noqa: E402
 )
 
 from formcheck.pipeline import AnalysisOptions  # noqa: E402
+from formcheck.posemodels import resolve  # noqa: E402
 from formcheck.verdict import set_verdict  # noqa: E402
 
 
@@ -103,7 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--footage", type=Path, default=FOOTAGE)
     ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--unsure", type=float, default=None, help="ambiguous band around p=0.5")
-    ap.add_argument("--model", default="full", choices=("lite", "full", "heavy"))
+    ap.add_argument(
+        "--model",
+        default="auto",
+        choices=("auto", "lite", "full", "heavy"),
+        help="pose model (default auto, as formcheck analyze: Full, and Heavy for a clip whose "
+        "back Full did not trace)",
+    )
     ap.add_argument(
         "--pose-hz", type=float, default=None, help="pose inference rate (default: the analysis')"
     )
@@ -158,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         bow = max((r.bottom.bow for r in c.parts if r.bottom.bow is not None), default=None)
         why = v.reason or ""
+        if a.pose_model != resolve(opts.model, "offline"):
+            why = f"{why} (read with {a.pose_model})".strip()
         print(
             f"{c.clip.file[:30]:30s} {c.clip.group[:18]:18s} {c.clip.label:11s} "
             f"{a.view.kind + f' {a.view.yaw_deg:.0f}':>12s} {v.state:>10s} {v.confidence:4.2f} "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,15 +20,15 @@ from . import exercises
 from . import report as report_mod
 from .angles import FrameAngles
 from .assess import RepAssessment, assess_rep, assess_set
-from .errors import CrowdError, NoPersonError, ViewError
+from .errors import CrowdError, FormcheckError, NoPersonError, ViewError
 from .exercises.lifts import detect_exercise
 from .exercises.registry import ExerciseFrame
 from .kinematics import SMOOTHED_FIELDS, measure_frame, moment_arm, to_frame_angles
 from .neutral import Neutral, estimate_neutral, stature_px
 from .options import AnalysisOptions
 from .parallel import trim_heap
-from .passone import Observation, Progress, observe_video
-from .posemodels import resolve
+from .passone import Observation, PassOne, Progress, observe_video
+from .posemodels import resolve, retry_model
 from .reps import (
     Rep,
     bend_mode,
@@ -49,6 +49,10 @@ MIN_POSE_FRACTION = 0.2
 # refused, since one track and one mask cannot be kept on one lifter.
 CROWDED_FRACTION = 0.5
 MIN_CROWD_CHECKS = 3
+# A clip whose set was not judged because the back was not traced is read again with the
+# retry model (`posemodels.retry_model`) up to this length: Heavy takes about three times as
+# long as Full.
+RETRY_MAX_S = 180.0
 
 
 @dataclass
@@ -74,6 +78,21 @@ class Analysis:
     own: object | None = None
     # What the analysis noticed about the clip that the summary should say (e.g. "name it").
     notes: list[str] = field(default_factory=list)
+    # The BlazePose model that read the clip: lite | full | heavy.
+    pose_model: str = "full"
+
+    @property
+    def judged_parts(self) -> int:
+        """Reps and bends whose back was judged."""
+        return sum(a.verdict.state != "not_judged" for a in [*self.reps, *self.partials])
+
+    def wants_retry(self) -> bool:
+        """The set was not judged because the back's outline was not traced, and the clip is
+        short enough to read again with another pose model."""
+        return (
+            self.info.duration_s <= RETRY_MAX_S
+            and report_mod.clip_verdict(self).reason == "back_not_traced"
+        )
 
 
 def analyze_observations(
@@ -158,6 +177,7 @@ def analyze_observations(
         pose_frames=sum(1 for o in obs if o.key),
         own=own,
         notes=_exercise_hints(named, reps, poses, times),
+        pose_model=resolve(opts.model, "offline"),
     )
 
 
@@ -175,6 +195,31 @@ def _exercise_hints(named, reps: list[Rep], frames: list, times) -> list[str]:
             "plank, analyse it as one (exercise plank, `--exercise plank`)."
         ]
     return []
+
+
+def _read_again(
+    path: str | Path,
+    info: VideoInfo,
+    opts: AnalysisOptions,
+    progress: Progress | None,
+    done: int,
+    total: int,
+) -> tuple[PassOne, Analysis] | None:
+    """Pass one and the analysis again with `opts` (another pose model); None when that model
+    finds no person, a crowd or a wrong view where the first did not."""
+
+    def step(n: int, _total: int) -> None:
+        if progress is not None:
+            progress(done + n, total)
+
+    again = observe_video(path, opts, step, info.frames, info)
+    trim_heap()
+    try:
+        analysis = analyze_observations(info, again.observations, opts)
+    except FormcheckError:
+        return None
+    again.observations = []
+    return again, analysis
 
 
 def analyze_video(
@@ -207,8 +252,22 @@ def analyze_video(
     trim_heap()  # the pose graphs are closed: give their memory back before the report peak
     analysis = analyze_observations(info, first.observations, opts)
     first.observations = []
+    done = info.frames
+    first_model = analysis.pose_model
+    retry = retry_model(opts.model, "offline")
+    if retry is not None and analysis.wants_retry():
+        total += info.frames
+        again = _read_again(path, info, replace(opts, model=retry), progress, done, total)
+        done += info.frames
+        if again is not None and again[1].judged_parts > analysis.judged_parts:
+            first, analysis = again
     report = report_mod.build_report(analysis)
-    report["video"]["pose_model"] = resolve(opts.model, "offline")
+    report["video"]["pose_model"] = analysis.pose_model
+    if analysis.pose_model == retry:
+        report["summary"]["messages"].append(
+            f"The back's outline was not traced with the {first_model.title()} pose model, so "
+            f"the clip was read again with the {retry.title()} pose model."
+        )
     if first.truncated:
         # The container announces the whole clip; the report gives what was analysed.
         last = analysis.frames[-1].t if analysis.frames else 0.0
@@ -217,9 +276,9 @@ def analyze_video(
             "The video file ends early (truncated); frames after the damage were not analysed."
         )
 
-    def sub_progress(done: int, _total: int) -> None:
+    def sub_progress(step: int, _total: int) -> None:
         if progress is not None:
-            progress(info.frames + done, total)
+            progress(done + step, total)
 
     write_outputs(asked, Written(Path(path), report, analysis, opts.rounding, sub_progress))
     if progress is not None:

@@ -38,6 +38,10 @@ CHOICES = (*COMPLEXITY, "auto")
 # analysis reads the spine, so it keeps the model whose real-clip verdicts are best; live
 # coaching needs its frames in time.
 AUTO = {"offline": "full", "live": "full"}
+# What "auto" reads a clip with again when its first model traced too little of the back to
+# judge the set (offline only, see `formcheck.pipeline`): Heavy traces backs that Full loses
+# in dim or backlit footage (README, "Pose models").
+AUTO_RETRY = {"offline": "heavy"}
 
 
 class ModelError(FormcheckError):
@@ -109,6 +113,16 @@ def resolve(model: str, job: str, folder: Path | None = None) -> str:
         return pick
     state = next(s for s in status(folder) if s.name == pick)
     return pick if state.state == "installed" else "full"
+
+
+def retry_model(model: str, job: str, folder: Path | None = None) -> str | None:
+    """The model a `job` run with the choice `model` may read a clip with again: for "auto",
+    the job's retry model when it is installed intact and differs from the first; else None."""
+    pick = AUTO_RETRY.get(job) if model == "auto" else None
+    if pick is None or pick == resolve(model, job, folder):
+        return None
+    state = next(s for s in status(folder) if s.name == pick)
+    return pick if state.state == "installed" else None
 
 
 def _npm_pack(dest: Path) -> Path:

@@ -63,6 +63,19 @@ def test_auto_runs_each_jobs_default_or_full_when_it_is_missing(tmp_path, monkey
         posemodels.resolve("huge", "offline")
 
 
+def test_auto_reads_again_with_heavy_only_when_it_is_installed(tmp_path):
+    """Offline, "auto" may read a clip again with Heavy; a model named, live coaching, or a
+    missing or damaged Heavy file never does."""
+    assert posemodels.retry_model("full", "offline") is None
+    assert posemodels.retry_model("heavy", "offline") is None
+    assert posemodels.retry_model("auto", "live") is None
+    assert posemodels.retry_model("auto", "offline", tmp_path) is None
+    posemodels.model_file("heavy", tmp_path).write_bytes(b"damaged")
+    assert posemodels.retry_model("auto", "offline", tmp_path) is None
+    if "heavy" in INSTALLED:
+        assert posemodels.retry_model("auto", "offline") == "heavy"
+
+
 def test_a_package_with_a_tampered_model_is_refused(tmp_path):
     package = make_package(tmp_path / "pose.tgz", {"pose_landmark_heavy.tflite": b"\x00" * 1000})
     folder = tmp_path / "models"
