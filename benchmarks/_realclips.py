@@ -254,7 +254,7 @@ class Case:
         from formcheck.verdict import Viewing
 
         a = self.analysis
-        return Viewing(a.view.kind, a.view.yaw_deg, a.neutral.back_bend)
+        return Viewing(a.view.kind, a.view.yaw_deg, a.neutral.back_bend, a.view.turned)
 
 
 def to_model(fit, names: tuple[str, ...], unsure: float):

@@ -84,7 +84,8 @@ def _between(a, b, t: float):
     shift = _hips(pose) - _hips(near.pose)
     view = None
     if a.view is not None and b.view is not None:
-        view = FrameView(float(_lerp(a.view.yaw_deg, b.view.yaw_deg, w)), near.view.facing)
+        yaw = float(_lerp(a.view.yaw_deg, b.view.yaw_deg, w))
+        view = FrameView(yaw, near.view.facing, near.view.turn_deg)
     backs = {
         f: _back(a.backs.get(f), b.backs.get(f), w, shift) for f in set(a.backs) | set(b.backs)
     }

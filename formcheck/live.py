@@ -305,10 +305,11 @@ class LiveSession:
         )
 
     def viewing(self) -> Viewing:
-        """What the camera sees so far: the view from the recent yaw, the standing bow."""
+        """What the camera sees so far: the view from the recent yaw and which way it is turned,
+        the standing bow."""
         yaw = self._yaw if self._yaw is not None else 90.0
         neutral = self.neutral.neutral
-        return Viewing(classify(yaw), yaw, neutral.back_bend)
+        return Viewing(classify(yaw), yaw, neutral.back_bend, self.view.turned)
 
     def _check_set_end(self, t: float) -> None:
         end = self._last_rep_end

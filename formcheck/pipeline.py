@@ -151,7 +151,7 @@ def analyze_observations(
     # The lifts' reps come from the bend signal; an exercise with its own analysis has its own.
     reps: list[Rep] = [] if own is not None else segment_reps(times, depth, opts.reps)
     partials = [] if own is not None else partial_bends(times, depth, reps, opts.reps)
-    viewing = Viewing(view.kind, view.yaw_deg, neutral.back_bend)
+    viewing = Viewing(view.kind, view.yaw_deg, neutral.back_bend, view.turned)
     assessed = [assess_rep(r, frames, depth, opts.rounding, viewing) for r in reps]
     bends = [assess_rep(r, frames, depth, opts.rounding, viewing) for r in partials]
     bottoms = [frames[int(np.argmin(np.abs(times - r.bottom_s)))] for r in reps]

@@ -149,7 +149,7 @@ def clip_verdict(analysis) -> Verdict:
         return set_verdict([a.verdict for a in parts])
     view = analysis.view
     reason = "no_rep" if view.kind == "side" else "oblique_view"
-    return not_judged(reason, Viewing(view.kind, view.yaw_deg))
+    return not_judged(reason, Viewing(view.kind, view.yaw_deg, turned=view.turned))
 
 
 def _partial_messages(partials) -> list[str]:

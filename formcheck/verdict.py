@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 # Why a rep was not judged: reason code -> what to tell the person.
 REASONS = {
-    "oblique_view": "the camera is about {yaw:.0f} deg off side-on, so the outline is not the "
-    "back's profile - film side-on, at hip height",
+    "oblique_view": "the camera is about {yaw:.0f} deg off side-on{turned}, so the outline is "
+    "not the back's profile - film side-on, at hip height",
     "back_not_traced": "the back's outline could not be traced at the bottom of the rep "
     "(plates or arms in the way, loose clothing or poor light) - film side-on with the back "
     "in clear view",
@@ -51,6 +51,8 @@ class Viewing:
     yaw_deg: float = 0.0
     # The lifter's standing bow of the back (`Neutral.back_bend`); None without standing frames.
     standing_bow: float | None = None
+    # Which side of the trunk the camera is turned to ("front" | "back"; `ViewEstimate.turned`).
+    turned: str | None = None
 
 
 @dataclass
@@ -156,9 +158,14 @@ def likely_word(confidence_level: str | None) -> str:
     return "probably " if confidence_level == "low" else ""
 
 
+# How an oblique camera is turned, in the "not judged" reason.
+TURNED_TEXT = {"front": ", towards your front", "back": ", towards your back"}
+
+
 def not_judged(reason: str, viewing: Viewing | None = None) -> Verdict:
     yaw = viewing.yaw_deg if viewing is not None else float("nan")
-    text = REASONS[reason].format(yaw=yaw if math.isfinite(yaw) else 0.0)
+    turned = TURNED_TEXT.get(viewing.turned, "") if viewing is not None else ""
+    text = REASONS[reason].format(yaw=yaw if math.isfinite(yaw) else 0.0, turned=turned)
     return Verdict("not_judged", 0.0, None, reason, f"Not judged: {text}.")
 
 

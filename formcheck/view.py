@@ -1,8 +1,9 @@
 """View stage: which way the camera sees the lifter.
 
 In:  poses (one or many frames).
-Out: per frame, the camera's yaw away from a true side view (degrees) and a facing vote;
-     per clip, `ViewEstimate(kind side|oblique|front, facing left|right, confidence, yaw_deg)`.
+Out: per frame, the camera's yaw away from a true side view (degrees), a facing vote, and which
+     way the camera is turned (towards the lifter's front or back); per clip,
+     `ViewEstimate(kind side|oblique|front, facing left|right, confidence, yaw_deg, turned)`.
 The back outline is only trustworthy in a side view (yaw up to ~30 degrees).
 """
 
@@ -20,12 +21,17 @@ SIDE_MAX_YAW = 30.0
 OBLIQUE_MAX_YAW = 60.0
 # Shoulder breadth over hip-to-shoulder length when seen from the front (adult average).
 FRONTAL_BREADTH_RATIO = 0.75
+# A view turned at least this far towards the lifter's front or back is said to be (`turned`).
+TURNED_MIN_DEG = 15.0
 
 
 @dataclass
 class FrameView:
     yaw_deg: float  # 0 = true side view, 90 = front or back view
     facing: int  # +1 lifter faces image right, -1 left, 0 unknown
+    # The yaw signed from the world landmarks: + the camera sees the chest side, - the back;
+    # None without world landmarks or a facing.
+    turn_deg: float | None = None
 
 
 @dataclass
@@ -34,6 +40,7 @@ class ViewEstimate:
     facing: str
     confidence: float
     yaw_deg: float
+    turned: str | None = None  # "front" | "back": which side of the trunk the camera sees
 
     @property
     def facing_sign(self) -> int:
@@ -45,12 +52,14 @@ class ViewEstimate:
             "facing": self.facing,
             "confidence": round(self.confidence, 3),
             "yaw_deg": round(self.yaw_deg, 1),
+            "turned": self.turned,
         }
 
 
 def frame_view(pose: Pose) -> FrameView:
     """Yaw from the image breadth of shoulders and hips against trunk length; facing from the
-    feet (toe ahead of heel) and the face (nose ahead of the ears)."""
+    feet (toe ahead of heel) and the face (nose ahead of the ears); the turn's sign from the
+    world landmarks (`turn_deg`)."""
     lm = pose.landmarks
     trunk = np.linalg.norm(lm[[11, 12]].mean(0) - lm[[23, 24]].mean(0))
     trunk = max(float(trunk), 1.0)
@@ -71,7 +80,21 @@ def frame_view(pose: Pose) -> FrameView:
     )
     face = lm[LM.NOSE, 0] - 0.5 * (lm[LM.LEFT_EAR, 0] + lm[LM.RIGHT_EAR, 0])
     vote = np.sign(toes / trunk) * 1.0 + np.sign(face / trunk) * 0.7
-    return FrameView(yaw_deg=yaw, facing=int(np.sign(vote)))
+    facing = int(np.sign(vote))
+    return FrameView(yaw_deg=yaw, facing=facing, turn_deg=_turn(pose.world, facing))
+
+
+def _turn(world: np.ndarray | None, facing: int) -> float | None:
+    """Signed yaw in degrees, + towards the lifter's front. A lifter facing image left shows
+    the camera their left side; turned towards the camera, their far (right) shoulder and hip
+    move ahead of the near ones, in the direction they face."""
+    if world is None or facing == 0:
+        return None
+    near, far = ((LM.RIGHT_SHOULDER, LM.RIGHT_HIP), (LM.LEFT_SHOULDER, LM.LEFT_HIP))
+    if facing < 0:
+        near, far = far, near
+    d = (world[far[0]] - world[near[0]]) + (world[far[1]] - world[near[1]])
+    return math.degrees(math.atan2(facing * d[0], abs(d[2]) + 1e-6))
 
 
 def classify(yaw_deg: float) -> str:
@@ -92,6 +115,7 @@ class ViewTracker:
     def __init__(self, facing_window: int | None = None, yaw_window: int | None = None) -> None:
         self._votes: deque[int] = deque(maxlen=facing_window)
         self._yaws: deque[float] = deque(maxlen=yaw_window)
+        self._turns: deque[float] = deque(maxlen=yaw_window)
         self._total = 0
         self.sign = 1  # +1 faces image right, -1 left; kept while the vote is tied
 
@@ -102,6 +126,8 @@ class ViewTracker:
         self._votes.append(view.facing)
         self._total += view.facing
         self._yaws.append(view.yaw_deg)
+        if view.turn_deg is not None:
+            self._turns.append(view.turn_deg)
         if self._total != 0:
             self.sign = 1 if self._total > 0 else -1
         return self.sign
@@ -110,6 +136,17 @@ class ViewTracker:
     def yaw(self) -> float | None:
         """Median yaw of the frames kept, None before the first."""
         return float(np.median(self._yaws)) if self._yaws else None
+
+    @property
+    def turned(self) -> str | None:
+        """ "front" or "back" when the median turn of the frames kept is at least
+        `TURNED_MIN_DEG` that way; else None."""
+        if not self._turns:
+            return None
+        turn = float(np.median(self._turns))
+        if abs(turn) < TURNED_MIN_DEG:
+            return None
+        return "front" if turn > 0 else "back"
 
     def estimate(self) -> ViewEstimate:
         """`ViewEstimate` from the frames kept: median yaw, facing vote, and a confidence from
@@ -125,7 +162,7 @@ class ViewTracker:
             np.clip(min(1.0, margin) * agreement * (1.0 - min(spread, 30.0) / 60.0), 0, 1)
         )
         facing = "right" if self.sign > 0 else "left"
-        return ViewEstimate(classify(yaw), facing, confidence, yaw)
+        return ViewEstimate(classify(yaw), facing, confidence, yaw, self.turned)
 
 
 def estimate_view(views: list[FrameView]) -> ViewEstimate:

@@ -73,8 +73,9 @@ def test_clip_verdict_matches_labels(footage_runs, clip_labels, clip):
     if expected == "not_judged":
         assert s["rounding"] is None and s["reason"]
         assert s["verdict_message"].startswith("Not judged")
-        if label["view"].startswith("45"):  # front-oblique: "film side-on"
+        if label["view"].startswith("45"):  # front-oblique: "film side-on", and which way it is off
             assert s["reason"] == "oblique_view"
+            assert "off side-on, towards your front" in s["verdict_message"]
     flagged = [r for r in report["reps"] if r["rounding"]]
     assert s["rounded_reps"] == len(flagged)
     for rep in flagged:

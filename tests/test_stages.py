@@ -30,7 +30,7 @@ from formcheck.report import build_report, human_summary, summary_messages
 from formcheck.reps import Rep, RepCounter, RepRules, frame_phases, median_filter, segment_reps
 from formcheck.smoothing import OneEuroFilter, PoseSmoother, zero_phase
 from formcheck.spine import BackShape, SpineParams, measure_back
-from formcheck.verdict import Verdict
+from formcheck.verdict import Verdict, Viewing, not_judged
 from formcheck.video import VideoInfo
 from formcheck.view import FrameView, estimate_view, frame_view
 from formcheck.writers import CSV_COLUMNS, write_csv
@@ -383,6 +383,36 @@ def test_world_landmarks_agree_with_the_image():
     world[[LM.RIGHT_SHOULDER, LM.RIGHT_HIP]] = [0.0, 0.0, -0.15]
     pose.world = world
     assert frame_view(pose).yaw_deg < 15.0
+
+
+@pytest.mark.parametrize("facing", [1, -1])
+@pytest.mark.parametrize(("turn", "turned"), [(0.0, None), (35.0, "front"), (-35.0, "back")])
+def test_which_way_an_oblique_camera_is_turned(facing, turn, turned):
+    """The world landmarks tell a camera turned towards the lifter's chest from one turned
+    towards their back: turned towards the camera, the far shoulder and hip move ahead of the
+    near ones, in the direction the lifter faces."""
+    pose = side_pose(facing=facing)
+    a = math.radians(turn)
+    # The far side (left when facing right) 0.3 m across the body, rotated by the turn.
+    offset = np.array([facing * 0.3 * math.sin(a), 0.0, 0.3 * math.cos(a)])
+    far, near = (LM.LEFT_SHOULDER, LM.LEFT_HIP), (LM.RIGHT_SHOULDER, LM.RIGHT_HIP)
+    if facing < 0:
+        far, near = near, far
+    world = np.zeros((NUM_LANDMARKS, 3))
+    world[list(far)] = offset / 2
+    world[list(near)] = -offset / 2
+    pose.world = world
+    view = frame_view(pose)
+    assert view.turn_deg == pytest.approx(turn, abs=1.0)
+    assert estimate_view([view] * 5).turned == turned
+
+
+def test_an_oblique_verdict_says_which_way_to_move_the_camera():
+    front = not_judged("oblique_view", Viewing("oblique", 45.0, turned="front"))
+    assert "45 deg off side-on, towards your front," in front.message
+    back = not_judged("oblique_view", Viewing("oblique", 40.0, turned="back"))
+    assert "towards your back" in back.message
+    assert "towards" not in not_judged("oblique_view", Viewing("oblique", 40.0)).message
 
 
 def test_estimate_view_majority_and_kind():
