@@ -75,6 +75,20 @@ def test_flat_hinge_is_not_flagged(clips: dict[str, dict]) -> None:
 
 
 @pytest.mark.slow
+def test_a_hollow_standing_back_that_flattens_is_not_rounding(tmp_path: Path) -> None:
+    """A lifter who stands with a hollow back and hinges with a flat one loses ~17 deg of
+    lordosis from their own standing posture: the report shows that as lumbar flexion beyond
+    neutral, and the verdict stays flat (the back's outline does not bow)."""
+    c = _clip(tmp_path, "hinge_hollow")
+    rep = c["report"]["reps"][0]
+    assert c["report"]["summary"]["rep_count"] == 1
+    true_beyond = c["true_lumbar_flexion_deg"] - c["true_lumbar_flexion_deg"][0]
+    assert _mae(true_beyond, c["lumbar_flexion_deg"]) <= 5.0
+    assert rep["max_lumbar_flexion_deg"] >= 10.0
+    assert rep["verdict"] == "flat" and rep["confidence_level"] == "high"
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["hinge_flat", "hinge_round"])
 def test_hip_and_spine_add_up_to_the_trunk_thigh_angle(clips: dict[str, dict], kind: str) -> None:
     """Hip + lumbar + thoracic flexion is the bend from thigh to upper back; the keypoint

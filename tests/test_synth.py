@@ -85,6 +85,28 @@ def test_trajectories_follow_their_kind() -> None:
     assert squat["trunk_inclination_deg"] < flat["trunk_inclination_deg"] - 20.0
 
 
+def test_the_back_rounds_on_the_way_up_and_a_hollow_back_flattens() -> None:
+    """What real lifters do that the two hinges do not: `hinge_round_ascent` keeps the back flat
+    down to the bottom and rounds it on the way up; `hinge_hollow` stands with 15 deg more
+    lordosis and flattens it in a flat-back hinge."""
+    spec = SynthSpec(kind="hinge_round_ascent", reps=1, vary=False)
+    times = np.linspace(0.0, spec.duration_s, 400)
+    lumbar = np.array([true_angles(spec, t)["lumbar_flexion_deg"] for t in times])
+    hip = np.array([true_angles(spec, t)["hip_flexion_deg"] for t in times])
+    deepest = int(np.argmax(hip))
+    assert lumbar[: deepest + 1].max() <= 1.0  # flat on the way down and at the bottom
+    assert 30.0 <= lumbar.max() <= 40.0
+    assert int(np.argmax(lumbar)) > deepest
+    assert lumbar[-1] == 0.0
+    hollow = SynthSpec(kind="hinge_hollow", reps=1, vary=False)
+    standing = true_angles(hollow, 0.0)["lumbar_flexion_deg"]
+    assert standing == pytest.approx(-15.0)
+    assert true_angles(hollow, hollow.duration_s)["lumbar_flexion_deg"] == pytest.approx(-15.0)
+    bottom = peaks(hollow)
+    assert bottom["lumbar_flexion_deg"] <= 3.0
+    assert bottom["lumbar_flexion_deg"] - standing >= 15.0
+
+
 def test_render_frame_is_deterministic() -> None:
     spec = SynthSpec(kind="hinge_round", width=320, height=180, background="noise", seed=2)
     a = render_frame(spec, 1.0)

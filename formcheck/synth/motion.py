@@ -35,6 +35,13 @@ class Peaks:
     angles: JointAngles
     # Exponent on the rep depth (0..1) for lumbar flexion: >1 means the back rounds late.
     lumbar_power: float = 1.0
+    # When the back rounds: "rep" (with the depth), or "ascent" (flat on the way down and at
+    # the start of the bottom, rounding on the way up: most a third into the ascent, gone by
+    # two thirds, as when the hips shoot up and the back gives).
+    lumbar_when: str = "rep"
+    # Lumbar flexion of the standing posture (negative: a hollow back, more lordosis than the
+    # mannequin's neutral), held outside the reps and fading out at the bottom of each.
+    standing_lumbar: float = 0.0
 
 
 PEAKS: dict[str, Peaks] = {
@@ -43,6 +50,16 @@ PEAKS: dict[str, Peaks] = {
         JointAngles(hip=52.0, lumbar=40.0, thoracic=16.0, knee=28.0, ankle=4.0), lumbar_power=1.5
     ),
     "squat": Peaks(JointAngles(hip=100.0, lumbar=4.0, thoracic=2.0, knee=112.0, ankle=30.0)),
+    # What real lifters do that the two hinges above do not: the back rounding only on the way
+    # up, and a hollow standing back that flattens in a flat-back hinge.
+    "hinge_round_ascent": Peaks(
+        JointAngles(hip=70.0, lumbar=35.0, thoracic=10.0, knee=28.0, ankle=4.0),
+        lumbar_when="ascent",
+    ),
+    "hinge_hollow": Peaks(
+        JointAngles(hip=80.0, lumbar=2.0, thoracic=4.0, knee=28.0, ankle=4.0),
+        standing_lumbar=-15.0,
+    ),
 }
 
 # Forward bend: the ankles plantarflex (shanks tilt back, hips move behind the heels) up to this
@@ -72,6 +89,23 @@ def rep_depth(u: float) -> float:
     return 0.0
 
 
+def ascent_progress(u: float) -> float | None:
+    """How far through the ascent (0..1) fraction u of a rep is; None outside the ascent."""
+    start = sum(PHASES[:3])
+    if not start <= u < start + PHASES[3]:
+        return None
+    return (u - start) / PHASES[3]
+
+
+def ascent_rounding(u: float) -> float:
+    """0..1: the share of its peak lumbar flexion a back that rounds on the way up shows at
+    fraction u of a rep (see `Peaks.lumbar_when`)."""
+    a = ascent_progress(u)
+    if a is None or a >= 2.0 / 3.0:
+        return 0.0
+    return float(np.sin(1.5 * np.pi * a))
+
+
 def rep_variation(spec: SynthSpec) -> list[tuple[float, float]]:
     """Per-rep (depth scale, extra lumbar degrees) drawn from the seed."""
     if not spec.vary:
@@ -95,12 +129,14 @@ def joint_angles(
     rep_t = t - spec.pad_seconds
     rep = int(np.floor(rep_t / spec.rep_seconds))
     if rep_t < 0 or rep >= spec.reps:
-        return JointAngles()
-    depth = rep_depth(rep_t / spec.rep_seconds - rep)
+        return JointAngles(lumbar=peaks.standing_lumbar)
+    u = rep_t / spec.rep_seconds - rep
+    depth = rep_depth(u)
     scale, extra_lumbar = variation[rep]
     p = peaks.angles
     d = depth * scale
-    lumbar = (p.lumbar + extra_lumbar) * depth**peaks.lumbar_power * scale
+    shape = ascent_rounding(u) if peaks.lumbar_when == "ascent" else depth**peaks.lumbar_power
+    lumbar = (p.lumbar + extra_lumbar) * shape * scale + peaks.standing_lumbar * (1.0 - depth)
     return JointAngles(
         hip=p.hip * d,
         lumbar=lumbar,

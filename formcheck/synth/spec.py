@@ -16,7 +16,13 @@ from formcheck.errors import InputError
 
 T = TypeVar("T")
 
-REP_KINDS: tuple[str, ...] = ("hinge_flat", "hinge_round", "squat")
+REP_KINDS: tuple[str, ...] = (
+    "hinge_flat",
+    "hinge_round",
+    "squat",
+    "hinge_round_ascent",
+    "hinge_hollow",
+)
 HOLD_KINDS: tuple[str, ...] = ("plank", "side_plank")
 BIRD_DOG = "bird_dog"
 PALLOF_PRESS = "pallof_press"
