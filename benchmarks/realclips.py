@@ -40,7 +40,7 @@ from _realclips import (  # noqa: E402
 )
 
 from formcheck.pipeline import AnalysisOptions  # noqa: E402
-from formcheck.posemodels import resolve  # noqa: E402
+from formcheck.posemodels import CHOICES, resolve  # noqa: E402
 from formcheck.verdict import set_verdict  # noqa: E402
 
 
@@ -104,13 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--footage", type=Path, default=FOOTAGE)
     ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--unsure", type=float, default=None, help="ambiguous band around p=0.5")
-    ap.add_argument(
-        "--model",
-        default="auto",
-        choices=("auto", "lite", "full", "heavy"),
-        help="pose model (default auto, as formcheck analyze: Full, and Heavy for a clip whose "
-        "back Full did not trace)",
-    )
+    ap.add_argument("--model", default="auto", choices=CHOICES, help="pose model, as analyze's")
     ap.add_argument(
         "--pose-hz", type=float, default=None, help="pose inference rate (default: the analysis')"
     )
