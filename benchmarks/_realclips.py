@@ -393,3 +393,24 @@ def phase_agreement(clip: Clip, rep_verdicts) -> tuple[int, int]:
         agree += theirs == mine
         total += 1
     return agree, total
+
+
+def upper_back_agreement(clip: Clip, analysis: Analysis) -> tuple[int, int, int]:
+    """(found, labelled, flagged unlabelled): the author's "rounded upper back" phases that got
+    a `thoracic_rounding` finding of ours, how many there were, and our thoracic findings in
+    labelled phases the author did not call rounded in the upper back."""
+    ours = {
+        p
+        for part in [*analysis.reps, *analysis.partials]
+        for f in part.findings
+        if f.code == "thoracic_rounding"
+        for p in f.phases
+    }
+    found = labelled = extra = 0
+    for phase, labels in clip.author.items():
+        theirs = "rounded upper back" in labels
+        mine = bool(ours & PHASE_MAP[phase])
+        labelled += theirs
+        found += theirs and mine
+        extra += mine and not theirs
+    return found, labelled, extra

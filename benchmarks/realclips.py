@@ -37,6 +37,7 @@ from _realclips import (  # noqa: E402
     logo_states,
     phase_agreement,
     to_model,
+    upper_back_agreement,
 )
 
 from formcheck.pipeline import AnalysisOptions  # noqa: E402
@@ -199,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  per-phase agreement with the authors' lumbar labels: {agree}/{total}"
         f" = {agree / max(total, 1):.2f} (judged side-on clips with author labels)"
+    )
+    upper = [upper_back_agreement(c.clip, c.analysis) for c in side]
+    print(
+        f"  upper back: {sum(u[0] for u in upper)} of {sum(u[1] for u in upper)} phases the "
+        "authors labelled 'rounded upper back' got a thoracic_rounding finding; "
+        f"{sum(u[2] for u in upper)} found in other labelled phases (a fixed rule, not fitted)"
     )
     print()
     print("In-sample, the shipped model (fitted on these clips; not evidence):")
