@@ -28,7 +28,7 @@ from .neutral import Neutral, estimate_neutral, stature_px
 from .options import AnalysisOptions
 from .parallel import trim_heap
 from .passone import Observation, PassOne, Progress, observe_video
-from .posemodels import resolve, retry_model
+from .posemodels import missing_retry, resolve, retry_model
 from .reps import (
     Rep,
     bend_mode,
@@ -268,6 +268,14 @@ def analyze_video(
             f"The back's outline was not traced with the {first_model.title()} pose model, so "
             f"the clip was read again with the {retry.title()} pose model."
         )
+    elif retry is None and analysis.wants_retry():
+        missing = missing_retry(opts.model, "offline")
+        if missing is not None:
+            report["summary"]["messages"].append(
+                f"The {missing.title()} pose model traces some backs that "
+                f"{first_model.title()} loses: install it with `formcheck models install` "
+                "and analyse the clip again."
+            )
     if first.truncated:
         # The container announces the whole clip; the report gives what was analysed.
         last = analysis.frames[-1].t if analysis.frames else 0.0

@@ -118,11 +118,24 @@ def resolve(model: str, job: str, folder: Path | None = None) -> str:
 def retry_model(model: str, job: str, folder: Path | None = None) -> str | None:
     """The model a `job` run with the choice `model` may read a clip with again: for "auto",
     the job's retry model when it is installed intact and differs from the first; else None."""
+    pick = _retry_pick(model, job, folder)
+    return pick[0] if pick and pick[1] else None
+
+
+def missing_retry(model: str, job: str, folder: Path | None = None) -> str | None:
+    """The retry model "auto" would read a clip with again for `job` but cannot, as it is not
+    installed intact; else None."""
+    pick = _retry_pick(model, job, folder)
+    return pick[0] if pick and not pick[1] else None
+
+
+def _retry_pick(model: str, job: str, folder: Path | None) -> tuple[str, bool] | None:
+    """("auto"'s retry model for the job, whether it is installed intact), or None."""
     pick = AUTO_RETRY.get(job) if model == "auto" else None
     if pick is None or pick == resolve(model, job, folder):
         return None
     state = next(s for s in status(folder) if s.name == pick)
-    return pick if state.state == "installed" else None
+    return pick, state.state == "installed"
 
 
 def _npm_pack(dest: Path) -> Path:

@@ -70,10 +70,15 @@ def test_auto_reads_again_with_heavy_only_when_it_is_installed(tmp_path):
     assert posemodels.retry_model("heavy", "offline") is None
     assert posemodels.retry_model("auto", "live") is None
     assert posemodels.retry_model("auto", "offline", tmp_path) is None
+    # Missing, it is named so the summary can say how to install it.
+    assert posemodels.missing_retry("auto", "offline", tmp_path) == "heavy"
+    assert posemodels.missing_retry("full", "offline", tmp_path) is None
     posemodels.model_file("heavy", tmp_path).write_bytes(b"damaged")
     assert posemodels.retry_model("auto", "offline", tmp_path) is None
+    assert posemodels.missing_retry("auto", "offline", tmp_path) == "heavy"
     if "heavy" in INSTALLED:
         assert posemodels.retry_model("auto", "offline") == "heavy"
+        assert posemodels.missing_retry("auto", "offline") is None
 
 
 def test_a_package_with_a_tampered_model_is_refused(tmp_path):

@@ -173,6 +173,8 @@ def test_a_back_full_cannot_trace_is_read_again_with_heavy(footage_runs, tmp_pat
     assert full["video"]["pose_model"] == "full"
     assert full["summary"]["verdict"] == "not_judged"
     assert full["summary"]["reason"] == "back_not_traced"
+    # The model was named: neither read again nor told to install another.
+    assert not any("pose model" in m for m in full["summary"]["messages"])
     # A clip Full traces is read once, with Full.
     traced = _report(footage_runs, "bichraix_bad005.mp4")
     assert traced["video"]["pose_model"] == "full"
