@@ -28,7 +28,12 @@ REASONS = {
     "ambiguous": "the back's shape is too close to the line between flat and rounded to call - "
     "film side-on, at hip height, in fitted clothing, starting standing tall",
     "no_rep": "no complete rep to judge",
+    "outline_conflict": "the back's outline bowed, but the lower back did not flex beyond your "
+    "standing posture (a rounded upper back, or a loose shirt over the back, bows the outline) - "
+    "film side-on in fitted clothing, starting standing tall",
 }
+# Reasons whose rep was measured all the same: its figures stand, with their uncertainty.
+MEASURED_REASONS = ("ambiguous", "outline_conflict")
 # A rep's back is judged only where the outline was traced in at least this share of the
 # frames at its bottom.
 MIN_BOTTOM_COVERAGE = 0.5
@@ -82,8 +87,9 @@ class VerdictModel:
     # Probabilities within this of 0.5 are "not judged: ambiguous".
     unsure: float = 0.05
     # A bowed outline with the lower back less flexed than this beyond neutral (a bulky upper
-    # back, a hunched posture held from standing) is not lumbar rounding. A prior, not fitted:
-    # the smallest flexion worth flagging beyond the 4-8 deg that lumbar sensors can resolve.
+    # back, a hunched posture held from standing, a loose shirt) is not judged: the two
+    # measures disagree. A prior, not fitted: the smallest flexion worth flagging beyond the
+    # 4-8 deg that lumbar sensors can resolve.
     min_lumbar_deg: float = 15.0
 
     def probability(self, m: BackMeasures) -> float | None:
@@ -142,7 +148,7 @@ class Verdict:
     def measured(self) -> bool:
         """The back was measured: judged, or too close to the line to call (its figures stand,
         with their uncertainty); False where the view or the outline did not allow it."""
-        return self.state != "not_judged" or self.reason == "ambiguous"
+        return self.state != "not_judged" or self.reason in MEASURED_REASONS
 
     def to_dict(self) -> dict:
         return {
@@ -190,8 +196,9 @@ def judge_rep(
     if p < 0.5:
         return Verdict("flat", confidence, p)
     if _below_lumbar_floor(bottom, model):
-        margin = (model.min_lumbar_deg - bottom.lumbar) / model.min_lumbar_deg
-        return Verdict("flat", min(confidence, margin), p)
+        verdict = not_judged("outline_conflict", viewing)
+        verdict.probability = p
+        return verdict
     where = [
         name
         for name, m in phases.items()

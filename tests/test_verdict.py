@@ -44,9 +44,16 @@ def test_off_side_on_untraced_and_borderline_backs_are_not_judged():
     assert borderline.reason == "ambiguous" and borderline.probability == pytest.approx(0.5)
 
 
-def test_bowed_outline_with_a_neutral_lower_back_is_not_rounding():
+def test_bowed_outline_with_a_neutral_lower_back_is_not_judged():
+    """The outline bows but the lower back did not flex beyond standing: a bulky upper back or
+    a loose shirt, not lumbar rounding - and not a flat back either (a loose shirt over a
+    rounded back reads so). Not judged, with the figures kept and how to film instead."""
     verdict = judge_rep(measures(45.0, lumbar=5.0), {}, SIDE, MODEL)
-    assert verdict.state == "flat"
+    assert verdict.state == "not_judged" and verdict.rounding is None
+    assert verdict.reason == "outline_conflict" and verdict.measured
+    assert verdict.probability > 0.9
+    assert "fitted clothing" in verdict.message
+    assert judge_rep(measures(45.0, lumbar=25.0), {}, SIDE, MODEL).state == "rounded"
 
 
 def test_set_verdict_needs_most_reps_judged_to_call_the_set_flat():

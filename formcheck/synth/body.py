@@ -102,15 +102,22 @@ def smooth_curve(points: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarra
 
 
 def build_body(
-    sk: Skeleton, shape: BodyShape, clothing: tuple[int, int, int], load: str
+    sk: Skeleton,
+    shape: BodyShape,
+    clothing: tuple[int, int, int],
+    load: str,
+    shirt: str = "fitted",
 ) -> Spheres:
-    """All spheres of the mannequin for one pose."""
+    """All spheres of the mannequin for one pose; a "loose" shirt bridges the hollows of the
+    back (see `_loose_shirt`)."""
     b = _Builder()
     k, g = sk.scale, shape.girth
     skin = shape.skin_rgb
     j = sk.joints
     _torso(b, sk, shape, clothing)
     _pelvis(b, sk, shape)
+    if shirt == "loose":
+        _loose_shirt(b, sk, clothing)
 
     for side in ("l", "r"):
         hip, knee, ankle = j[f"hip_{side}"], j[f"knee_{side}"], j[f"ankle_{side}"]
@@ -175,6 +182,53 @@ def _pelvis(b: _Builder, sk: Skeleton, shape: BodyShape) -> None:
         b.capsule(
             at(-0.05, 0.035, z), at(-0.045, -0.05, z), glute_r, glute_r * 0.95, SHORTS, PELVIS
         )
+
+
+# A loose shirt hangs from the shoulder blades (this share of the way from the hip joints to
+# T1) to the buttocks, taut over the highest points of the back between them.
+SHIRT_TOP = 0.7
+
+
+def _loose_shirt(b: _Builder, sk: Skeleton, clothing: tuple[int, int, int]) -> None:
+    """Fill the back's hollows between the buttocks and the shoulder blades up to their upper
+    hull in the sagittal plane, in the shirt's colour: from the side, the outline is then the
+    shirt's, straight over a lordotic lower back, as a loose shirt draped over the back is."""
+    hip = sk.joints["hip_mid"][:2]
+    axis = sk.joints["t1"][:2] - hip
+    length = float(np.linalg.norm(axis))
+    axis /= length
+    dorsal = np.array([-axis[1], axis[0]])
+    centres = np.array(b.c)[:, :2] - hip
+    radii = np.array(b.r)
+    along, out = centres @ axis, centres @ dorsal
+    s = np.linspace(0.0, SHIRT_TOP * length, 120)
+    gap = radii[None, :] ** 2 - (s[:, None] - along[None, :]) ** 2
+    surface = np.where(gap > 0, out[None, :] + np.sqrt(np.clip(gap, 0, None)), -np.inf).max(1)
+    hull = _upper_hull(s, surface)
+    k = sk.scale
+    for si, top, bottom in zip(s, hull, surface, strict=True):
+        depth = top - bottom
+        if depth < 0.002 * k:
+            continue
+        r = 0.5 * depth + 0.01 * k
+        c = hip + axis * si + dorsal * (top - r)
+        for z in (-0.06 * k, 0.0, 0.06 * k):
+            b.sphere(to3d(c, z), r, clothing, TORSO)
+
+
+def _upper_hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The upper concave hull of the points (x, y) (x increasing), evaluated at x."""
+    keep: list[int] = []
+    for i in range(len(x)):
+        while len(keep) >= 2:
+            a, m = keep[-2], keep[-1]
+            # m lies on or below the chord from a to i: not on the upper hull.
+            if (y[m] - y[a]) * (x[i] - x[a]) <= (y[i] - y[a]) * (x[m] - x[a]):
+                keep.pop()
+            else:
+                break
+        keep.append(i)
+    return np.interp(x, x[keep], y[keep])
 
 
 def _head(b: _Builder, sk: Skeleton, shape: BodyShape) -> None:

@@ -23,6 +23,7 @@ from formcheck.synth.spec import (
     KINDS,
     LOADS,
     NINETY_ALIASES,
+    SHIRTS,
     SIDES,
     SynthSpec,
 )
@@ -67,6 +68,12 @@ def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     p.add_argument("--pad-seconds", type=float, default=d.pad_seconds, help="standing before/after")
     p.add_argument("--body", choices=tuple(BODY_SHAPES), default=d.body, help="body shape")
     p.add_argument("--clothing", choices=tuple(CLOTHING_COLOURS), default=d.clothing)
+    p.add_argument(
+        "--shirt",
+        choices=SHIRTS,
+        default=d.shirt,
+        help="loose: a shirt draped over the back, bridging its hollows (lifts)",
+    )
     p.add_argument("--load", choices=LOADS, default=d.load, help="what the hands hold (hinges)")
     p.add_argument("--background", choices=BACKGROUNDS, default=d.background)
     p.add_argument(
@@ -271,6 +278,7 @@ def spec_from_args(args: argparse.Namespace) -> SynthSpec:
         pad_seconds=args.pad_seconds,
         body=args.body,
         clothing=args.clothing,
+        shirt=args.shirt,
         load=args.load,
         background=args.background,
         yaw_deg=args.yaw,

@@ -159,7 +159,11 @@ class _Renderer:
         else:
             sk, angles = _pose(self.spec, t, self.variation)
             spheres = build_body(
-                sk, self.spec.shape, CLOTHING_COLOURS[self.spec.clothing], self.spec.load
+                sk,
+                self.spec.shape,
+                CLOTHING_COLOURS[self.spec.clothing],
+                self.spec.load,
+                self.spec.shirt,
             )
             record = _angle_record(t, sk, angles)
         rgb, mask, part = rasterise(spheres, self.big_camera, self.bg)

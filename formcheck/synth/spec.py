@@ -32,6 +32,7 @@ KINDS: tuple[str, ...] = REP_KINDS + HOLD_KINDS + (BIRD_DOG, PALLOF_PRESS, FORWA
 KINDS += (FROG_SQUAT,)
 LOADS: tuple[str, ...] = ("bar", "kettlebell", "none")
 BACKGROUNDS: tuple[str, ...] = ("studio", "plain", "noise")
+SHIRTS: tuple[str, ...] = ("fitted", "loose")
 FACINGS: tuple[str, ...] = ("left", "right")
 SIDES: tuple[str, ...] = ("left", "right")
 # Spec fields that only hold kinds use; left out of a rep kind's `to_dict`, so the truth JSON of
@@ -191,6 +192,8 @@ class SynthSpec:
     pad_seconds: float = 0.4
     body: str = "average"
     clothing: str = "blue"
+    # "loose": a shirt draped over the back (lifts only; see formcheck.synth.body).
+    shirt: str = "fitted"
     load: str = "bar"
     background: str = "studio"
     yaw_deg: float = 0.0
@@ -252,6 +255,7 @@ class SynthSpec:
             "facing": (self.facing, FACINGS),
             "side": (self.side, SIDES),
             "hydrant_view": (self.hydrant_view, HYDRANT_VIEWS),
+            "shirt": (self.shirt, SHIRTS),
         }
         for name, (value, allowed) in choices.items():
             if value not in allowed:
@@ -400,6 +404,8 @@ class SynthSpec:
             dropped = tuple(n for n in dropped if n not in ("side", "hold_top_s"))
         else:
             dropped += HYDRANT_FIELDS
+        if self.shirt == "fitted":
+            dropped += ("shirt",)  # the truth JSON of fitted-shirt clips stays as it was
         for name in dropped:
             data.pop(name)
         return data

@@ -304,6 +304,8 @@ const REASON_TEXT = {
   oblique_view: "Filmed off side-on: film side-on, at hip height.",
   back_not_traced: "The back's outline could not be traced at the bottom of the rep.",
   ambiguous: "Too close to the line between flat and rounded to call.",
+  outline_conflict:
+    "The outline bowed but the lower back did not flex beyond standing (upper back or loose shirt).",
 };
 
 /** The two measures the read-outs show for an exercise with its own measures (holds, sided
