@@ -376,6 +376,26 @@ def test_rep_kinds_keep_their_spec_json() -> None:
     assert SynthSpec.from_dict(data) == SynthSpec(kind="hinge_round")
 
 
+def test_a_loose_shirt_bridges_the_hollow_of_the_back() -> None:
+    """`shirt="loose"` fills the lordotic hollow between the buttocks and the shoulder blades
+    (more body in the picture there, none taken away); a fitted shirt's spec JSON is unchanged,
+    so renders made before loose shirts keep their cache keys."""
+    hollow = SynthSpec(kind="hinge_hollow", width=1280, height=720)
+    fitted = render_layers(hollow, 0.2).person_mask
+    loose = render_layers(replace(hollow, shirt="loose"), 0.2).person_mask
+    assert not (fitted & ~loose).any()
+    added = loose & ~fitted
+    assert added.sum() > 200
+    layers = render_layers(hollow, 0.2)
+    ys = np.flatnonzero(added.any(axis=1))
+    hip_y, t1_y = layers.joints_px["hip_mid"][1], layers.joints_px["t1"][1]
+    assert t1_y < ys.min() and ys.max() < hip_y + 0.1 * (hip_y - t1_y)  # on the trunk
+    assert "shirt" not in SynthSpec(kind="hinge_flat").to_dict()
+    assert SynthSpec(kind="hinge_flat", shirt="loose").to_dict()["shirt"] == "loose"
+    with pytest.raises(InputError, match="shirt"):
+        SynthSpec(shirt="baggy")
+
+
 def test_bad_hold_spec_is_a_clear_error() -> None:
     for kwargs, word in (
         ({"sag_deg": 31.0}, "sag_deg"),
