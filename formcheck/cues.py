@@ -159,6 +159,14 @@ def rounding_cue(rep: int, severity: str) -> Cue:
     return make_cue("rounding", severity if severity in ("high", "medium") else "medium", rep)
 
 
+# What a rep's cue says when its back was not judged, by reason (else "back not clear").
+NOT_JUDGED_HINTS = {
+    "oblique_view": "film side-on",
+    "ambiguous": "too close to call",
+    "outline_conflict": "a fitted top, please",
+}
+
+
 def rep_summary(a: RepAssessment) -> Cue:
     """'Rep 5: back rounded 18° at the bottom', or a short all-clear; 'probably' where the
     verdict's confidence is low."""
@@ -172,7 +180,7 @@ def rep_summary(a: RepAssessment) -> Cue:
         severity = next((f.severity for f in a.findings if f.code == "lumbar_rounding"), "medium")
         return Cue("rep_summary", text, severity, n)
     if a.rounding is None:
-        hint = "film side-on" if a.verdict.reason == "oblique_view" else "back not clear"
+        hint = NOT_JUDGED_HINTS.get(a.verdict.reason or "", "back not clear")
         return Cue("rep_summary", f"Rep {n}: not judged — {hint}", "low", n)
     return Cue("rep_summary", f"Rep {n}: {likely}flat back", "info", n)
 

@@ -125,6 +125,10 @@ def test_rep_summary_texts() -> None:
     assert low.text == "Rep 5: back probably rounded 18° at the bottom"
     # A rep the method could not judge is never called flat.
     assert rep_summary(assessment(4, None)).text == "Rep 4: not judged — film side-on"
+    # A loose top bows the outline without the lower back flexing: say what to change.
+    conflict = assessment(6, None)
+    conflict.verdict = not_judged("outline_conflict")
+    assert rep_summary(conflict).text == "Rep 6: not judged — a fitted top, please"
 
 
 def test_set_summary_counts_rounded_reps_and_names_the_worst() -> None:
