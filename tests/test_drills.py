@@ -9,6 +9,7 @@ import pytest
 
 from formcheck.exercises import fire_hydrant, frog_squat, ninety_ninety
 from formcheck.exercises.registry import ExerciseFrame
+from formcheck.reps import Rep
 
 
 def _rot(axis: np.ndarray, deg: float) -> np.ndarray:
@@ -64,6 +65,21 @@ def test_ninety_ninety_front_leg_and_switch_signal() -> None:
     # The back (right) leg's shin points backwards from a thigh out to the side: 90 deg of
     # internal rotation by this definition.
     assert pos["ir"] == pytest.approx(90.0)
+
+
+def test_ninety_ninety_counts_a_switch_only_when_the_front_leg_changes() -> None:
+    """A switch is the thighs' forwardness changing sign. The signal rising and falling with the
+    same leg in front (a start position read halfway, say) is not one."""
+    times = np.arange(0.0, 4.0, 0.1)
+    front_left = np.where(times < 2.0, 0.3, -0.3)  # left in front, then right
+    m = {"fwd_left": front_left, "fwd_right": np.zeros_like(times)}
+    real = Rep(1, 1.5, 2.0, 2.5, 1.0)
+    assert ninety_ninety.switched(real, m, times)
+    same = {"fwd_left": np.full_like(times, 0.3), "fwd_right": np.zeros_like(times)}
+    assert not ninety_ninety.switched(Rep(1, 0.0, 0.3, 0.7, 0.5), same, times)
+    # Where the legs cannot be seen either side, the rep stands.
+    unseen = {"fwd_left": np.full_like(times, np.nan), "fwd_right": np.zeros_like(times)}
+    assert ninety_ninety.switched(real, unseen, times)
 
 
 @pytest.mark.parametrize("lean", [0.0, 10.0, 25.0])

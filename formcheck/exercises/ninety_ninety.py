@@ -73,6 +73,8 @@ CUES = {
 }
 SEVERITY = {"low_external": "low", "low_internal": "low"}
 MEASURES = ("hip_external_rotation_deg", "hip_internal_rotation_deg", "trunk_lean_deg", "switch")
+# How long either side of a switch the legs' positions are read to tell that it changed them.
+SWITCH_SIDE_S = 0.5
 HIP = {"left": 23, "right": 24}
 KNEE = {"left": 25, "right": 26}
 ANKLE = {"left": 27, "right": 28}
@@ -249,6 +251,19 @@ def switch_of(m: dict[str, np.ndarray], rules: dict) -> np.ndarray:
     return np.clip(1.0 - np.abs(q) / ref, -0.5, 1.5)
 
 
+def switched(rep: Rep, m: dict[str, np.ndarray], times: np.ndarray) -> bool:
+    """A switch counts when the leg in front after it is not the one in front before it (the
+    thighs' forwardness changed sign): the positions `SWITCH_SIDE_S` either side of the rep,
+    the rep's own first frames where the clip starts in it. True where either is unseen."""
+    q = _front(m)
+    before = (times >= rep.start_s - SWITCH_SIDE_S) & (times <= rep.start_s + 0.1)
+    after = (times >= rep.end_s) & (times <= rep.end_s + SWITCH_SIDE_S)
+    signs = [finite_median(np.sign(q[sel])) for sel in (before, after)]
+    if any(v is None or v == 0 for v in signs):
+        return True
+    return signs[0] != signs[1]
+
+
 def position(m: dict[str, np.ndarray], sel: np.ndarray) -> dict[str, float | None]:
     """The leg in front over the frames `sel` and both rotations and the lean there."""
     q = finite_median(_front(m)[sel])
@@ -346,6 +361,7 @@ SPEC = RepSpec(
     rep_words=_switch_words,
     nouns="switches",
     settle="position_s",
+    counts=switched,
 )
 
 

@@ -110,6 +110,9 @@ class RepSpec:
     # The rules key of how long after a rep ends its `judge` reads the frames (a position held
     # after a switch); live then judges the rep that much later. None: judged as it ends.
     settle: str | None = None
+    # Whether a rep found on the signal counts, from the measures around it (`counts(rep, m,
+    # times)`; e.g. a 90/90 "switch" that ends with the same leg in front does not). None: all.
+    counts: Callable[[Rep, dict[str, np.ndarray], np.ndarray], bool] | None = None
 
 
 def rep_findings(
@@ -180,6 +183,8 @@ def analyse_reps(
         return SidedResult({}, [], spec.side_word)
     m = measure_all(spec, frames, rules)
     reps = segment_reps(times, m["signal"], rep_rules(rules))
+    if spec.counts is not None:
+        reps = [r for r in reps if spec.counts(r, m, times)]
     rest = np.isfinite(m["signal"]) & (m["signal"] < rules["lockout"])
     judged = [spec.judge(i + 1, r, m, times, rest, rules) for i, r in enumerate(reps)]
     result = SidedResult(spec.report(m), judged, spec.side_word)
@@ -273,6 +278,8 @@ class RepStream:
         m = {k: median_filter(np.array([r[1][k] for r in self._rows]), MEDIAN_FRAMES) for k in keys}
         m.update(refs)
         m["signal"] = self.spec.signal(m, self.rules)
+        if self.spec.counts is not None and not self.spec.counts(rep, m, times):
+            return []
         rest = (
             (times < rep.start_s) & np.isfinite(m["signal"]) & (m["signal"] < self.rules["lockout"])
         )
