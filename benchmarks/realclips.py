@@ -79,7 +79,7 @@ def confidence_line(cases: list[Case], folds: dict[str, tuple]) -> str:
         if v is None or v.state == "not_judged":
             continue
         right = (v.state == "rounded") == c.clip.rounded
-        sure = v.confidence >= SURE_CONFIDENCE
+        sure = v.confidence_level == "high"
         wrong_sure += not right and sure
         wrong_low += not right and not sure
         right_sure += right and sure

@@ -127,7 +127,9 @@ class Verdict:
         judged."""
         if self.state == "not_judged":
             return None
-        return "high" if self.confidence >= SURE_CONFIDENCE else "low"
+        # Read from the confidence as reported (two decimals), so the level and the number
+        # shown beside it agree at the boundary.
+        return "high" if round(self.confidence, 2) >= SURE_CONFIDENCE else "low"
 
     @property
     def likely(self) -> str:

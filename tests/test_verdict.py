@@ -67,6 +67,14 @@ def test_set_verdict_needs_most_reps_judged_to_call_the_set_flat():
     assert set_verdict([]).reason == "no_rep"
 
 
+def test_the_confidence_level_agrees_with_the_confidence_shown():
+    """A confidence of 0.4996 is shown as 0.5, so it is told plainly; 0.494 as 0.49, "probably"."""
+    shown = Verdict("flat", 0.4996).to_dict()
+    assert shown["confidence"] == 0.5 and shown["confidence_level"] == "high"
+    below = Verdict("flat", 0.494).to_dict()
+    assert below["confidence"] == 0.49 and below["confidence_level"] == "low"
+
+
 def test_a_verdict_near_the_line_has_low_confidence():
     # p(rounded) 0.6 (bow 21.35): judged, but told as likely; p 0.95 (bow 29.8) is told plainly.
     near = judge_rep(measures(21.35), {}, SIDE, MODEL)
