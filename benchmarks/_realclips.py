@@ -125,13 +125,13 @@ def analysis_of(clip: Clip, opts: AnalysisOptions, cache: Path = CACHE) -> Analy
     that reading is kept when it judges more reps. Pass one comes from the cache when it holds
     the clip."""
     analysis = _analysis(clip, opts, cache)
-    retry = retry_model(opts.model, "offline")
-    if retry is not None and analysis.wants_retry():
+    retry = retry_model(opts.model, "offline") if analysis.wants_retry() else None
+    if retry is not None:
         try:
             again = _analysis(clip, replace(opts, model=retry), cache)
         except FormcheckError:
             return analysis
-        if again.judged_parts > analysis.judged_parts:
+        if again.improves_on(analysis):
             return again
     return analysis
 

@@ -22,6 +22,7 @@ import argparse
 import json
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -105,8 +106,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     folder = args.out or Path(tempfile.mkdtemp(prefix="formcheck-patterns-"))
     clips = make_clips()
-    from functools import partial
-
     rows = run_many(partial(analyse, folder=folder), clips, args.jobs)
     print(
         f"\n{'clip':42s} {'expected':>8s} {'verdict':>10s}  {'reps (verdict p bow)':38s} "

@@ -86,6 +86,11 @@ class Analysis:
         """Reps and bends whose back was judged."""
         return sum(a.verdict.state != "not_judged" for a in [*self.reps, *self.partials])
 
+    def improves_on(self, first: Analysis) -> bool:
+        """This reading of a clip (another pose model's) is kept over `first`: it judged more
+        reps and bends."""
+        return self.judged_parts > first.judged_parts
+
     def wants_retry(self) -> bool:
         """The set was not judged because the back's outline was not traced, and the clip is
         short enough to read again with another pose model."""
@@ -254,21 +259,24 @@ def analyze_video(
     first.observations = []
     done = info.frames
     first_model = analysis.pose_model
-    retry = retry_model(opts.model, "offline")
-    if retry is not None and analysis.wants_retry():
+    # Which model may read the clip again is only asked (it checksums the model's file) of a
+    # clip that needs it.
+    wants_retry = analysis.wants_retry()
+    retry = retry_model(opts.model, "offline") if wants_retry else None
+    if retry is not None:
         total += info.frames
         again = _read_again(path, info, replace(opts, model=retry), progress, done, total)
         done += info.frames
-        if again is not None and again[1].judged_parts > analysis.judged_parts:
+        if again is not None and again[1].improves_on(analysis):
             first, analysis = again
     report = report_mod.build_report(analysis)
     report["video"]["pose_model"] = analysis.pose_model
-    if analysis.pose_model == retry:
+    if retry is not None and analysis.pose_model == retry:
         report["summary"]["messages"].append(
             f"The back's outline was not traced with the {first_model.title()} pose model, so "
             f"the clip was read again with the {retry.title()} pose model."
         )
-    elif retry is None and analysis.wants_retry():
+    elif wants_retry and retry is None:
         missing = missing_retry(opts.model, "offline")
         if missing is not None:
             report["summary"]["messages"].append(

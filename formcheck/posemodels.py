@@ -76,22 +76,22 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def model_status(name: str, folder: Path | None = None) -> ModelStatus:
+    """One model's file and whether it is installed with its pinned checksum."""
+    path = model_file(name, folder)
+    if not path.exists():
+        return ModelStatus(name, path, "missing")
+    return ModelStatus(name, path, "installed" if sha256(path) == SHA256[name] else "damaged")
+
+
 def status(folder: Path | None = None) -> list[ModelStatus]:
     """Each model's file and whether it is installed with its pinned checksum."""
-    out = []
-    for name in COMPLEXITY:
-        path = model_file(name, folder)
-        if not path.exists():
-            state = "missing"
-        else:
-            state = "installed" if sha256(path) == SHA256[name] else "damaged"
-        out.append(ModelStatus(name, path, state))
-    return out
+    return [model_status(name, folder) for name in COMPLEXITY]
 
 
 def require(name: str, folder: Path | None = None) -> None:
     """Raise `ModelError` unless the model is installed and intact."""
-    state = next(s for s in status(folder) if s.name == name)
+    state = model_status(name, folder)
     if state.state == "missing":
         raise ModelError(f"the {name} pose model is not installed: {INSTALL_HINT}.")
     if state.state == "damaged":
@@ -111,7 +111,7 @@ def resolve(model: str, job: str, folder: Path | None = None) -> str:
     pick = AUTO[job]
     if pick == "full":
         return pick
-    state = next(s for s in status(folder) if s.name == pick)
+    state = model_status(pick, folder)
     return pick if state.state == "installed" else "full"
 
 
@@ -134,7 +134,7 @@ def _retry_pick(model: str, job: str, folder: Path | None) -> tuple[str, bool] |
     pick = AUTO_RETRY.get(job) if model == "auto" else None
     if pick is None or pick == resolve(model, job, folder):
         return None
-    state = next(s for s in status(folder) if s.name == pick)
+    state = model_status(pick, folder)
     return pick, state.state == "installed"
 
 
@@ -168,7 +168,7 @@ def install(
     hand); returns (name, "installed" | "already installed") per model. A file in the package
     whose checksum is not the pinned one is refused (`ModelError`) and nothing of it is copied."""
     folder = folder or model_dir()
-    wanted = [s for s in status(folder) if s.name in names]
+    wanted = [model_status(name, folder) for name in COMPLEXITY if name in names]
     todo = [s for s in wanted if s.state != "installed"]
     results = {s.name: "already installed" for s in wanted if s.state == "installed"}
     if todo:

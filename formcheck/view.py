@@ -85,16 +85,16 @@ def frame_view(pose: Pose) -> FrameView:
 
 
 def _turn(world: np.ndarray | None, facing: int) -> float | None:
-    """Signed yaw in degrees, + towards the lifter's front. A lifter facing image left shows
-    the camera their left side; turned towards the camera, their far (right) shoulder and hip
-    move ahead of the near ones, in the direction they face."""
+    """Signed yaw in degrees, + towards the lifter's front (None without world landmarks or a
+    facing). Whichever way the lifter faces, a camera turned towards their chest sees their
+    left shoulder and hip to the right of their right ones, and one turned towards their back
+    sees them to the left."""
     if world is None or facing == 0:
         return None
-    near, far = ((LM.RIGHT_SHOULDER, LM.RIGHT_HIP), (LM.LEFT_SHOULDER, LM.LEFT_HIP))
-    if facing < 0:
-        near, far = far, near
-    d = (world[far[0]] - world[near[0]]) + (world[far[1]] - world[near[1]])
-    return math.degrees(math.atan2(facing * d[0], abs(d[2]) + 1e-6))
+    d = (world[LM.LEFT_SHOULDER] - world[LM.RIGHT_SHOULDER]) + (
+        world[LM.LEFT_HIP] - world[LM.RIGHT_HIP]
+    )
+    return math.degrees(math.atan2(d[0], abs(d[2]) + 1e-6))
 
 
 def classify(yaw_deg: float) -> str:
