@@ -161,6 +161,24 @@ def test_fire_hydrant_abduction_and_trunk_roll_in_the_picture() -> None:
     assert m["shoulder_roll"] == pytest.approx(8.0, abs=1e-6)
 
 
+def test_fire_hydrant_reads_each_lift_from_that_thighs_own_rest() -> None:
+    # The left thigh rests 4 deg further in than the right in the picture (partly hidden from
+    # the front); each leg lifts 12 deg from its own rest in turn, and while the right one is up
+    # the left reads 3 deg further in still (the pelvis tipping with the lift).
+    left_up = np.r_[np.zeros(20), np.ones(20), np.zeros(60)]
+    right_up = np.r_[np.zeros(60), np.ones(20), np.zeros(20)]
+    m = {
+        "abd_left": -4.0 + 12.0 * left_up - 3.0 * right_up,
+        "abd_right": 0.0 + 12.0 * right_up,
+    }
+    refs = fire_hydrant.resting_abduction(m)
+    assert refs == {"rest_left": pytest.approx(-4.0), "rest_right": pytest.approx(0.0)}
+    signal = fire_hydrant.lift_of({**m, **refs}, fire_hydrant.RULES)
+    top = 12.0 / fire_hydrant.RULES["abduction_range_deg"]
+    assert signal[30] == pytest.approx(top) and signal[70] == pytest.approx(top)
+    assert signal[10] == pytest.approx(0.0) and signal[50] == pytest.approx(0.0)
+
+
 def test_frog_squat_abduction_and_knee_spread() -> None:
     w = np.zeros((33, 3))
     w[23], w[24] = 0.1 * LEFT, -0.1 * LEFT

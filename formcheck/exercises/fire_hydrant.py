@@ -86,16 +86,23 @@ def frame_measures(frame: ExerciseFrame) -> dict[str, float]:
 
 
 def resting_abduction(m: dict[str, np.ndarray]) -> dict[str, float]:
-    """The thighs' resting abduction: the 10th percentile of the higher one over the frames."""
-    a = np.fmax(m["abd_left"], m["abd_right"])
-    a = a[np.isfinite(a)]
-    return {"abd_rest": float(np.percentile(a, 10)) if a.size else float("nan")}
+    """Each thigh's resting abduction, read where both legs rest: the median of its reading
+    over the frames where the higher thigh is within the rep counter's lockout of its 10th
+    percentile (the two legs rest at different picture angles, e.g. one partly hidden from the
+    front, and a hip hike on one side moves the other thigh's reading)."""
+    high = np.fmax(m["abd_left"], m["abd_right"])
+    seen = np.isfinite(high)
+    if not seen.any():
+        return {"rest_left": float("nan"), "rest_right": float("nan")}
+    band = RULES["lockout"] * RULES["abduction_range_deg"]
+    resting = seen & (high <= np.percentile(high[seen], 10) + band)
+    return {f"rest_{s}": float(np.nanmedian(m[f"abd_{s}"][resting])) for s in SIDES}
 
 
 def lift_of(m: dict[str, np.ndarray], rules: dict) -> np.ndarray:
-    """0 with both thighs at rest, 1 with one `abduction_range_deg` out from rest."""
-    a = np.fmax(m["abd_left"], m["abd_right"])
-    return np.clip((a - m["abd_rest"]) / rules["abduction_range_deg"], -0.5, 3.0)
+    """0 with both thighs at rest, 1 with one `abduction_range_deg` out from its own rest."""
+    a = np.fmax(m["abd_left"] - m["rest_left"], m["abd_right"] - m["rest_right"])
+    return np.clip(a / rules["abduction_range_deg"], -0.5, 3.0)
 
 
 def _change(values: np.ndarray, rest: np.ndarray) -> np.ndarray:
