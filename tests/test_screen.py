@@ -119,19 +119,30 @@ def test_rendered_hinges_are_screened_from_the_video(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_rendered_forward_bend_gives_its_hip_share(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("hip", "lumbar", "verdict"),
+    [(69.0, 42.0, "hips_led"), (40.0, 50.0, "back_led"), (95.0, 20.0, "hips_led")],
+    ids=["typical", "stiff-hips", "hip-led"],
+)
+def test_a_rendered_forward_bend_gives_its_hip_share(
+    tmp_path: Path, hip: float, lumbar: float, verdict: str
+) -> None:
+    """Rendered forward bends, the lower back leading early: the typical split, stiff hips (the
+    back made up: flagged) and a hip-led bend (not flagged)."""
     from formcheck.synth.clip import render_clip
     from formcheck.synth.spec import SynthSpec
 
     mp4, truth_path = tmp_path / "fb.mp4", tmp_path / "fb.json"
-    spec = SynthSpec(kind="forward_bend", lumbar_lead=2.0, fps=15.0)
+    spec = SynthSpec(
+        kind="forward_bend", bend_hip_deg=hip, bend_lumbar_deg=lumbar, lumbar_lead=2.0, fps=15.0
+    )
     render_clip(spec, mp4, truth_path)
     out = tmp_path / "r.json"
     proc = run_cli("analyze", mp4, "--exercise", "forward-bend", "--json", out)
     assert proc.returncode == 0, proc.stderr
     sc = json.loads(out.read_text())["screen"]
-    true_share = spec.bend_hip_deg / (spec.bend_hip_deg + spec.bend_lumbar_deg)
-    assert sc["hip_share"] == pytest.approx(true_share, abs=0.08)
+    assert sc["hip_share"] == pytest.approx(hip / (hip + lumbar), abs=0.08)
+    assert sc["verdict"] == verdict
 
 
 def test_live_stream_says_the_hip_share_of_each_bend() -> None:
