@@ -30,8 +30,10 @@ COMPARED = ("exercise", "rep_count", "verdict", "rounded_reps", "view", "facing"
 PEAKS = ("peak_lumbar_flexion_deg", "peak_hip_flexion_deg")
 # `formcheck analyze` runs pass one in parallel chunks (workers "auto"); batch runs each clip
 # serially in its worker. Pose tracking restarts at a chunk's start, so peaks may differ a
-# little (about 2 deg seen on a rendered clip); counts and verdicts must not.
-PEAK_TOLERANCE_DEG = 3.0
+# little (3.9 deg of peak hip flexion seen on the rendered rounding hinge: the sacral stretch
+# starts at the hip joints, where the hip landmark's jitter moves it); counts and verdicts must
+# not.
+PEAK_TOLERANCE_DEG = 5.0
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
