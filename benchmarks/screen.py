@@ -9,7 +9,8 @@ prints per clip and pooled:
   than 2 deg from standing, measured against the truth by frame);
 - the screen's hip share (hip / (hip + lumbar) at its deepest point) against the truth's at the
   truth's deepest frame;
-- whether the screen's verdict is the one the script implies: forward bend `back_led` when the
+- whether the screen's verdict is the one the script implies, and how sure it was told
+  (`confidence_level`; "low" is told as likely): forward bend `back_led` when the
   true hip share is under the rule's line, else `hips_led`; hinge test `back_bent` when the true
   lumbar flexion at the bottom is over the rule's limit, else `hinged`.
 Targets: hip and lumbar MAE <= 5 deg, hip share within 0.05, verdicts right.
@@ -71,6 +72,7 @@ class ScreenScore:
     share: float | None = None  # the screen's hip share
     true_share: float = float("nan")
     verdict: str | None = None
+    level: str | None = None  # the screen's confidence_level
     expected: str = ""
     error: str | None = None
 
@@ -142,6 +144,7 @@ def score(clip: GridClip, folder: Path) -> ScreenScore:
     sc = report.get("screen") or {}
     out.share = sc.get("hip_share")
     out.verdict = sc.get("verdict")
+    out.level = sc.get("confidence_level")
     return out
 
 
@@ -155,7 +158,7 @@ def _scored(clip: GridClip, folder: Path) -> ScreenScore:
 def table(scores: list[ScreenScore]) -> list[str]:
     lines = [
         f"{'clip':34s} {'hip':>6s} {'lumbar':>7s} {'share':>6s} {'true':>6s} "
-        f"{'verdict':>10s} {'expected':>10s}"
+        f"{'verdict':>10s} {'expected':>10s} {'level':>6s}"
     ]
     for s in scores:
         if s.error:
@@ -164,7 +167,7 @@ def table(scores: list[ScreenScore]) -> list[str]:
         share = "n/a" if s.share is None else f"{s.share:.2f}"
         lines.append(
             f"{s.name:34s} {s.hip:6.1f} {s.lumbar:7.1f} {share:>6s} {s.true_share:6.2f} "
-            f"{s.verdict or 'none':>10s} {s.expected:>10s}"
+            f"{s.verdict or 'none':>10s} {s.expected:>10s} {s.level or '':>6s}"
         )
     ok = [s for s in scores if not s.error]
     hip = float(np.nanmean([s.hip for s in ok])) if ok else float("nan")
@@ -173,6 +176,7 @@ def table(scores: list[ScreenScore]) -> list[str]:
     share = float(np.nanmax(shares)) if ok else float("nan")
     within = sum(e <= TARGETS["share"] for e in shares)
     right = sum(s.verdict == s.expected for s in ok)
+    plain_wrong = sum(s.verdict != s.expected and s.level == "high" for s in ok)
     passed = (
         len(ok) == len(scores)
         and hip <= TARGETS["hip"]
@@ -183,8 +187,8 @@ def table(scores: list[ScreenScore]) -> list[str]:
     lines.append(
         f"screen: hip MAE {hip:.1f} (target <= {TARGETS['hip']:g}), lumbar MAE {lumbar:.1f} "
         f"(target <= {TARGETS['lumbar']:g}), hip share within {TARGETS['share']:g}: "
-        f"{within}/{len(ok)} (largest error {share:.2f}), verdicts right {right}/{len(ok)}  "
-        + ("PASS" if passed else "FAIL")
+        f"{within}/{len(ok)} (largest error {share:.2f}), verdicts right {right}/{len(ok)} "
+        f"(wrong and told plainly: {plain_wrong})  " + ("PASS" if passed else "FAIL")
     )
     return lines
 

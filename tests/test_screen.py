@@ -71,6 +71,25 @@ def test_the_hinge_test_tells_a_hinge_from_a_bending_back() -> None:
     assert bent["verdict"] == "back_bent" and "35 deg" in bent["message"]
 
 
+def test_a_reading_near_the_line_is_told_as_likely() -> None:
+    """On renders the hip share read up to 0.13 off and lumbar flexion a few degrees: a result
+    that close to the line is hedged (`confidence_level` "low"), one far from it is not."""
+    fb = exercises.get("forward-bend")
+    near = fb.analyse(*bend(47.0, 45.0, lead=2.0)).screen
+    assert near["verdict"] == "hips_led" and near["confidence_level"] == "low"
+    assert "probably did their share" in near["message"]
+    assert "close to the 50% line" in near["message"]
+    clear = fb.analyse(*bend(30.0, 60.0, lead=2.0)).screen
+    assert clear["verdict"] == "back_led" and clear["confidence_level"] == "high"
+    assert "probably" not in clear["message"] and "close to" not in clear["message"]
+    ht = exercises.get("hinge-test")
+    bent = ht.analyse(*bend(60.0, 17.0)).screen
+    assert bent["verdict"] == "back_bent" and bent["confidence_level"] == "low"
+    assert "probably bent" in bent["message"]
+    hinge = ht.analyse(*bend(80.0, 3.0)).screen
+    assert hinge["confidence_level"] == "high" and hinge["message"].startswith("A hip hinge")
+
+
 def test_no_traced_back_is_not_judged_and_says_how_to_film() -> None:
     frames, times = bend(69.0, 42.0)
     for f in frames:
@@ -89,7 +108,10 @@ def test_report_keys_of_the_screen() -> None:
     doc = {"summary": {"messages": []}}
     report.add_sided_reps(doc, result)
     sc = doc["screen"]
-    for key in ("test", "total_bend_deg", "hip_deg", "lumbar_deg", "hip_share", "rhythm"):
+    for key in (
+        "test", "total_bend_deg", "hip_deg", "lumbar_deg", "hip_share", "rhythm",
+        "confidence_level",
+    ):  # fmt: skip
         assert key in sc
     assert [r["range_deg"] for r in sc["rhythm"]] == [[0.0, 30.0], [30.0, 60.0], [60.0, None]]
     assert doc["summary"]["hip_share"] == sc["hip_share"]

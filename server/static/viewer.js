@@ -87,11 +87,14 @@ function render(analysis) {
   if (report.screen) {
     const badge = $("verdict");
     badge.hidden = false;
-    const level = { hips_led: "good", hinged: "good", back_led: "bad", back_bent: "bad" }[report.screen.verdict] || "info";
+    // A reading near the line is told as likely: never green, never red.
+    const near = report.screen.confidence_level === "low";
+    const level = near ? "info"
+      : { hips_led: "good", hinged: "good", back_led: "bad", back_bent: "bad" }[report.screen.verdict] || "info";
     badge.className = `badge verdict ${level}`;
     badge.textContent = report.screen.hip_share == null
       ? "Screen not judged"
-      : `Hips gave ${Math.round(report.screen.hip_share * 100)}% of the bend`;
+      : `Hips gave ${Math.round(report.screen.hip_share * 100)}% of the bend${near ? " (near the line)" : ""}`;
     badge.title = report.screen.message;
     $("reps-card").hidden = true;
   } else if (sided) {
