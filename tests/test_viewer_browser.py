@@ -335,3 +335,37 @@ def test_a_frog_squat_is_shown_with_reps_without_sides(
     assert page.locator("#measures-card svg polyline").count() >= 2  # depth, spread, abduction
     page.close()
     assert not errors and not view_errors, errors + view_errors
+
+
+def test_a_hinge_screen_near_its_line_is_shown_as_likely(
+    browser, server: ServerProcess, tmp_path: Path
+) -> None:
+    """A rendered forward bend whose hips give about half of it (47 deg hip, 45 deg lumbar)
+    uploaded as a forward-bend screen: the report tells it as likely, and the viewer's badge
+    says the share "near the line", neither green nor red."""
+    from formcheck.synth.clip import render_clip
+    from formcheck.synth.spec import SynthSpec
+
+    clip = tmp_path / "bend.mp4"
+    spec = SynthSpec(
+        kind="forward_bend", bend_hip_deg=47.0, bend_lumbar_deg=45.0, lumbar_lead=2.0, fps=15.0
+    )
+    render_clip(spec, clip)
+    page, errors, _status, href = _upload(browser, server, clip, "forward-bend")
+    page.close()
+    analysis_id = href.rstrip("/").split("/")[-1]
+    report = httpx.get(f"{server.url}/api/analyses/{analysis_id}", timeout=30).json()["report"]
+    sc = report["screen"]
+    assert sc["confidence_level"] == "low" and "probably" in sc["message"], sc
+    page, view_errors = _open_viewer(browser, server.url + href)
+    badge = page.locator("#verdict")
+    badge.wait_for()
+    cls = badge.get_attribute("class") or ""
+    assert (
+        badge.inner_text()
+        == f"Hips gave {round(100 * sc['hip_share'])}% of the bend (near the line)"
+    )
+    assert "info" in cls.split() and not {"good", "bad"} & set(cls.split())
+    assert "close to the 50% line" in (badge.get_attribute("title") or "")
+    page.close()
+    assert not errors and not view_errors, errors + view_errors
