@@ -4,6 +4,8 @@ test_drills_render.py)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -177,6 +179,12 @@ def test_fire_hydrant_reads_each_lift_from_that_thighs_own_rest() -> None:
     top = 12.0 / fire_hydrant.RULES["abduction_range_deg"]
     assert signal[30] == pytest.approx(top) and signal[70] == pytest.approx(top)
     assert signal[10] == pytest.approx(0.0) and signal[50] == pytest.approx(0.0)
+    # A thigh never seen has no rest (and no warning about it).
+    unseen = {**m, "abd_right": np.full_like(m["abd_right"], np.nan)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        refs = fire_hydrant.resting_abduction(unseen)
+    assert np.isnan(refs["rest_right"]) and refs["rest_left"] == pytest.approx(-4.0)
 
 
 def test_frog_squat_abduction_and_knee_spread() -> None:

@@ -96,7 +96,8 @@ def resting_abduction(m: dict[str, np.ndarray]) -> dict[str, float]:
         return {"rest_left": float("nan"), "rest_right": float("nan")}
     band = RULES["lockout"] * RULES["abduction_range_deg"]
     resting = seen & (high <= np.percentile(high[seen], 10) + band)
-    return {f"rest_{s}": float(np.nanmedian(m[f"abd_{s}"][resting])) for s in SIDES}
+    rests = {s: finite_median(m[f"abd_{s}"][resting]) for s in SIDES}
+    return {f"rest_{s}": float("nan") if v is None else v for s, v in rests.items()}
 
 
 def lift_of(m: dict[str, np.ndarray], rules: dict) -> np.ndarray:
