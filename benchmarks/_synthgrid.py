@@ -125,7 +125,7 @@ class ClipResult:
         return len(self.truth["lumbar_flexion_deg"])
 
 
-def _series(values: Iterable[float | None], n: int) -> np.ndarray:
+def series(values: Iterable[float | None], n: int) -> np.ndarray:
     arr = np.array([np.nan if v is None else v for v in values], dtype=float)
     if arr.size >= n:
         return arr[:n]
@@ -137,7 +137,7 @@ def result_from_frames(
 ) -> ClipResult:
     """Align report frames (dicts with the angle names) with the truth by index."""
     n = len(truth["lumbar_flexion_deg"])
-    measured = {name: _series((f.get(name) for f in frames), n) for name in MEASURED_NAMES}
+    measured = {name: series((f.get(name) for f in frames), n) for name in MEASURED_NAMES}
     s = clip.spec
     return ClipResult(clip.name, s.body, s.yaw_deg, s.kind, s.facing, truth, measured)
 

@@ -28,7 +28,6 @@ rules are fixed priors. Renders are cached in --out (a temporary folder by defau
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -40,7 +39,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _synthgrid import BODIES, QUICK_BODIES, GridClip, render_cached, run_many  # noqa: E402
+from _synthgrid import (  # noqa: E402
+    BODIES,
+    QUICK_BODIES,
+    GridClip,
+    load_truth,
+    mae,
+    render_cached,
+    run_many,
+    series,
+)
 
 from formcheck.errors import FormcheckError  # noqa: E402
 from formcheck.exercises import get  # noqa: E402
@@ -109,18 +117,12 @@ def _bend_frames(hip: np.ndarray, lumbar: np.ndarray) -> np.ndarray:
     return np.arange(bent[0], bent[-1] + 1) if bent.size else bent
 
 
-def _series(frames: list[dict], name: str, n: int) -> np.ndarray:
-    v = np.array([np.nan if f.get(name) is None else f[name] for f in frames[:n]], float)
-    return np.concatenate([v, np.full(n - v.size, np.nan)])
-
-
 def score(clip: GridClip, folder: Path) -> ScreenScore:
     """Render (cached), analyse with the screen the clip stands for, score against the truth."""
     test = "forward-bend" if clip.spec.kind == "forward_bend" else "hinge-test"
     mp4, truth_path = render_cached(clip, folder)
-    truth = json.loads(truth_path.read_text())
-    true_hip = np.array([f["hip_flexion_deg"] for f in truth["frames"]], float)
-    true_lumbar = np.array([f["lumbar_flexion_deg"] for f in truth["frames"]], float)
+    truth = load_truth(truth_path)
+    true_hip, true_lumbar = truth["hip_flexion_deg"], truth["lumbar_flexion_deg"]
     bottom = int(np.argmax(true_hip + true_lumbar))
     true_share = float(true_hip[bottom] / (true_hip[bottom] + true_lumbar[bottom]))
     rules = get(test).rules
@@ -135,12 +137,10 @@ def score(clip: GridClip, folder: Path) -> ScreenScore:
     except FormcheckError as exc:
         out.error = str(exc)
         return out
-    n = len(truth["frames"])
     sel = _bend_frames(true_hip, true_lumbar)
     for key, true in (("hip", true_hip), ("lumbar", true_lumbar)):
-        got = _series(report["frames"], f"{key}_flexion_deg", n)
-        ok = sel[np.isfinite(got[sel])]
-        setattr(out, key, float(np.mean(np.abs(got[ok] - true[ok]))) if ok.size else np.nan)
+        got = series((f.get(f"{key}_flexion_deg") for f in report["frames"]), len(true))
+        setattr(out, key, mae(true[sel], got[sel])[0])
     sc = report.get("screen") or {}
     out.share = sc.get("hip_share")
     out.verdict = sc.get("verdict")

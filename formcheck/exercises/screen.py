@@ -156,6 +156,16 @@ def _judge(test: str):
     return judge
 
 
+def _hedge(near: bool, line: str, miss: str) -> str:
+    """The sentence added to a result close to its line ("" when it is not)."""
+    if not near:
+        return ""
+    return (
+        f" That is close to the {line}, which this reading can miss by {miss}: film it again "
+        "side-on to confirm."
+    )
+
+
 def screen_of(test: str, result: SidedResult, m: dict[str, np.ndarray], times, rules) -> dict:
     """The screen's figures from the deepest judged bend, with its rhythm, verdict and words."""
     judged = [r for r in result.reps if r.measures.get("hip_share") is not None]
@@ -184,12 +194,8 @@ def screen_of(test: str, result: SidedResult, m: dict[str, np.ndarray], times, r
     typical = round(100 * NORM["hip_share"])
     if test == "forward-bend":
         near = abs(share - rules["min_hip_share"]) < rules["share_uncertainty"]
-        hedge = (
-            f" That is close to the 50% line, which this reading can miss by about "
-            f"{100 * rules['share_uncertainty']:.0f} points: film it again side-on to confirm."
-            if near
-            else ""
-        )
+        miss = f"about {100 * rules['share_uncertainty']:.0f} points"
+        hedge = _hedge(near, f"{100 * rules['min_hip_share']:.0f}% line", miss)
         if share < rules["min_hip_share"]:
             verdict = "back_led"
             words = (
@@ -207,12 +213,7 @@ def screen_of(test: str, result: SidedResult, m: dict[str, np.ndarray], times, r
         lumbar = ms["lumbar_deg"]
         limit = rules["max_hinge_lumbar_deg"]
         near = abs(lumbar - limit) < rules["lumbar_uncertainty_deg"]
-        hedge = (
-            f" That is close to the {limit:.0f} deg line, which this reading can miss by a few "
-            "degrees: film it again side-on to confirm."
-            if near
-            else ""
-        )
+        hedge = _hedge(near, f"{limit:.0f} deg line", "a few degrees")
         if lumbar > limit:
             verdict = "back_bent"
             words = (
