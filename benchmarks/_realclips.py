@@ -24,8 +24,8 @@ from formcheck.video import probe
 ROOT = Path(__file__).resolve().parents[1]
 FOOTAGE = ROOT.parent / "shared" / "footage"
 CACHE = Path.home() / ".cache" / "formcheck" / "realclips"
-# Bumped whenever pass one's output changes shape.
-CACHE_VERSION = 3
+# Bumped whenever pass one's output changes (its shape, or how landmarks are smoothed).
+CACHE_VERSION = 5
 PHASES = ("setup", "descent", "ascent", "lockout")
 
 

@@ -97,7 +97,7 @@ def observe_candidates(path: Path, params: list[SpineParams]):
     from formcheck.estimator import EstimatorConfig, PoseEstimator
     from formcheck.keyframes import pose_stride
     from formcheck.options import AnalysisOptions
-    from formcheck.passone import observe_many
+    from formcheck.passone import observe_many, smoothed
     from formcheck.video import VideoSource, probe
 
     max_side = AnalysisOptions.max_side
@@ -106,7 +106,7 @@ def observe_candidates(path: Path, params: list[SpineParams]):
     source = VideoSource(path, max_side=max_side, scaler="cv2", stride=stride, info=info)
     with PoseEstimator(EstimatorConfig(max_side=max_side)) as est:
         obs = observe_many(source, est, params, None, 0)
-    return source.info, obs
+    return source.info, [smoothed(o) for o in obs]
 
 
 def measure_clip(clip: GridClip, folder: Path, params: list[SpineParams]) -> dict:

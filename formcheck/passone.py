@@ -21,7 +21,7 @@ from .options import AnalysisOptions
 from .parallel import compact_back, limit_heap_growth, observe_chunks, plan_chunks, resolve_workers
 from .pose import Pose
 from .posemodels import resolve
-from .smoothing import PoseSmoother
+from .smoothing import PoseSmoother, smooth_landmarks
 from .spine import BackShape, SpineParams, measure_back
 from .video import VideoInfo, VideoSource, probe
 from .view import FrameView, frame_view
@@ -64,8 +64,12 @@ def observe_many(
     total: int,
 ) -> list[list[Observation]]:
     """`observe` with the back outline measured by each of `params`: one list of observations
-    per parameter set, from one pose pass (poses and views are shared between the lists)."""
-    smoother = PoseSmoother()
+    per parameter set, from one pose pass (poses and views are shared between the lists).
+    The view and the outline are measured on landmarks smoothed as they come (One Euro, as
+    live: the outline's rays start from a steady hip-shoulder line, and the mask is not kept
+    for later); the landmarks kept are as detected, short gaps bridged, for `smoothed` to
+    smooth over the whole clip without lag."""
+    tracer, bridge = PoseSmoother(), PoseSmoother(filtered=False)
     full = (source.info.width, source.info.height)
     stride = getattr(source, "stride", 1)
     outs: list[list[Observation]] = [[] for _ in params]
@@ -77,22 +81,33 @@ def observe_many(
         size = full if frame.scale != 1.0 else None
         # Tracking checks count keyframes, so chunks and a serial run check the same frames.
         detected = estimator(frame.image, size, frame.index // stride)
-        pose, _bridged = smoother.update(frame.t, detected)
+        pose, _bridged = tracer.update(frame.t, detected)
+        raw, _bridged = bridge.update(frame.t, detected)
         people = getattr(estimator, "people", None)
-        if pose is None:
+        if pose is None or raw is None:
             for out in outs:
                 out.append(Observation(frame.t, None, None, {}, people))
         else:
             # The view is measured now and the mask is not kept; world landmarks are, in half
             # precision (0.2 KB a frame), for exercises measured in depth (the Pallof press).
-            world = None if pose.world is None else pose.world.astype(np.float16)
-            kept, view = replace(pose, mask=None, world=world), frame_view(pose)
+            world = None if raw.world is None else raw.world.astype(np.float16)
+            kept, view = replace(raw, mask=None, world=world), frame_view(pose)
             for out, p in zip(outs, params, strict=True):
                 backs = {f: compact_back(measure_back(pose, f, p)) for f in (1, -1)}
                 out.append(Observation(frame.t, kept, view, backs, people))
         if progress is not None and (i % 10 == 0):
             progress(i + 1, max(total, i + 1))
     return [fill_between(out) for out in outs]
+
+
+def smoothed(observations: list[Observation]) -> list[Observation]:
+    """The clip's observations with their landmarks smoothed zero-phase (`smooth_landmarks`):
+    the last step of pass one, after the chunks are stitched, so no chunk edge shows."""
+    times = np.array([o.t for o in observations])
+    poses = smooth_landmarks([o.pose for o in observations], times)
+    return [
+        o if p is o.pose else replace(o, pose=p) for o, p in zip(observations, poses, strict=True)
+    ]
 
 
 @dataclass
@@ -135,11 +150,11 @@ def observe_video(
             total=total,
         )
         if obs is not None:
-            return PassOne(info, obs)
+            return PassOne(info, smoothed(obs))
     # In one piece, the cores that chunks would use side by side work inside each frame.
     serial = replace(config, threads=min(workers, MAX_INFERENCE_THREADS))
     with PoseEstimator(serial) as est:
         source = VideoSource(path, max_side=opts.max_side, scaler="cv2", stride=stride, info=info)
         est.preload(source.image_shape)  # while the decoder opens the file
         obs = observe(source, est, opts.spine, progress, total)
-    return PassOne(info, obs, source.truncated)
+    return PassOne(info, smoothed(obs), source.truncated)

@@ -2,9 +2,10 @@
 
 In:  a stream of (t, Pose | None) or (t, value) samples; frames' outline measures.
 Out: smoothed landmarks / values; short gaps (<= `max_gap_s`) bridged with the last pose,
-     longer gaps left as no-pose. `OutlineSmoother` smooths the back outline's measures: frame
-     by frame with One Euro filters live, zero-phase over a whole clip offline (a clip known in
-     full can be filtered both ways, so its smoothing does not lag the body).
+     longer gaps left as no-pose. Live, landmarks are smoothed frame by frame (`PoseSmoother`,
+     One Euro); offline, a clip known in full is filtered both ways (`smooth_landmarks`), so
+     its smoothing does not lag the body (a causal filter trails a fast hinge by several
+     degrees). `OutlineSmoother` does the same for the back outline's measures.
 The One Euro filter (Casiez et al., 2012) adapts its cut-off to speed: steady when still,
 responsive when moving.
 """
@@ -17,6 +18,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .pose import Pose
+
+# Offline landmark smoothing, zero-phase: jitter above this is taken out, movement below kept.
+LANDMARK_CUTOFF_HZ = 3.0
 
 
 def _alpha(cutoff: float, dt: float) -> float:
@@ -68,6 +72,8 @@ class PoseSmoother:
     min_cutoff: float = 2.0
     beta: float = 0.3
     max_gap_s: float = 0.25
+    # False: bridge gaps only (offline, where `smooth_landmarks` smooths the whole clip).
+    filtered: bool = True
 
     def __post_init__(self) -> None:
         self._filter = OneEuroFilter(self.min_cutoff, self.beta)
@@ -87,6 +93,9 @@ class PoseSmoother:
             self._unit = None
             self._filter.reset()
             return None, False
+        if not self.filtered:
+            self._last, self._last_t = pose, t
+            return pose, False
         if self._unit is None:
             # The speed unit is fixed per track: rescaling by a per-frame length would add noise.
             trunk = np.linalg.norm(
@@ -103,10 +112,12 @@ class PoseSmoother:
 def zero_phase(values: np.ndarray, times: np.ndarray, cutoff_hz: float = 3.0) -> np.ndarray:
     """Offline zero-phase smoothing (forward-backward first-order low-pass) that skips NaNs.
 
-    In: values and timestamps (1-D). Out: smoothed copy; NaN runs stay NaN.
+    In: values (1-D, or 2-D with one row per time: a row with any NaN counts as missing) and
+    timestamps. Out: smoothed copy; NaN runs stay NaN.
     """
     out = np.array(values, dtype=np.float64)
-    finite = np.isfinite(out)
+    rows = out if out.ndim > 1 else out[:, None]
+    finite = np.isfinite(rows).all(axis=1)
     if finite.sum() < 3:
         return out
     idx = np.flatnonzero(finite)
@@ -115,21 +126,34 @@ def zero_phase(values: np.ndarray, times: np.ndarray, cutoff_hz: float = 3.0) ->
     for run in np.split(idx, breaks):
         if len(run) < 3:
             continue
-        x = out[run].copy()
+        x = rows[run].copy()
         t = times[run]
-        for direction in (1, -1):
-            order = range(len(x))[::direction]
-            prev = None
+        for order in (range(1, len(x)), range(len(x) - 2, -1, -1)):
+            step = 1 if order.step > 0 else -1
             for i in order:
-                if prev is None:
-                    prev = i
-                    continue
-                dt = abs(t[i] - t[prev]) or 1e-3
-                a = _alpha(cutoff_hz, dt)
-                x[i] = a * x[i] + (1 - a) * x[prev]
-                prev = i
-        out[run] = x
+                a = _alpha(cutoff_hz, abs(t[i] - t[i - step]) or 1e-3)
+                x[i] = a * x[i] + (1 - a) * x[i - step]
+        rows[run] = x
     return out
+
+
+def smooth_landmarks(
+    poses: list[Pose | None], times: np.ndarray, cutoff_hz: float = LANDMARK_CUTOFF_HZ
+) -> list[Pose | None]:
+    """A whole clip's poses with their landmark pixels smoothed zero-phase (`zero_phase`, each
+    run of frames with a pose on its own); visibility, world landmarks and masks as given."""
+    have = [p is not None for p in poses]
+    if sum(have) < 3:
+        return list(poses)
+    flat = np.full((len(poses), 66), np.nan)
+    for i, p in enumerate(poses):
+        if p is not None:
+            flat[i] = p.landmarks.reshape(-1)
+    smooth = zero_phase(flat, np.asarray(times, dtype=np.float64), cutoff_hz)
+    return [
+        None if p is None else replace(p, landmarks=smooth[i].reshape(p.landmarks.shape))
+        for i, p in enumerate(poses)
+    ]
 
 
 class OutlineSmoother:

@@ -28,7 +28,7 @@ from formcheck.pipeline import AnalysisOptions, analyze_observations
 from formcheck.pose import LM, NUM_LANDMARKS, Pose
 from formcheck.report import build_report, human_summary, summary_messages
 from formcheck.reps import Rep, RepCounter, RepRules, frame_phases, median_filter, segment_reps
-from formcheck.smoothing import OneEuroFilter, PoseSmoother, zero_phase
+from formcheck.smoothing import OneEuroFilter, PoseSmoother, smooth_landmarks, zero_phase
 from formcheck.spine import BackShape, SpineParams, measure_back
 from formcheck.verdict import Verdict, Viewing, not_judged
 from formcheck.video import VideoInfo
@@ -224,6 +224,45 @@ def test_zero_phase_smooths_noise():
     noisy = clean + rng.normal(0, 3.0, times.size)
     out = zero_phase(noisy, times, cutoff_hz=3.0)
     assert np.abs(out - clean)[10:-10].mean() < 0.6 * np.abs(noisy - clean)[10:-10].mean()
+
+
+def test_offline_landmarks_are_smoothed_without_trailing_a_fast_bend():
+    """Offline, pass one keeps landmarks as detected (gaps bridged) and smooths the whole clip
+    both ways: the shoulders' fast swing peaks when it truly does, where the live filter
+    trails it, and a frame without a person stays without one."""
+    rng = np.random.default_rng(5)
+    base = side_pose()
+    times = np.arange(90) / FPS
+    swing = 120.0 * np.exp(-0.5 * ((times - 1.5) / 0.2) ** 2)  # px, a fast hinge and back
+    raw: list[Pose | None] = []
+    for dx in swing:
+        lm = base.landmarks.copy()
+        lm[[LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER], 0] += dx + rng.normal(0.0, 3.0)
+        raw.append(Pose(lm, base.visibility, base.image_size))
+    raw[10] = None
+    bridging = PoseSmoother(filtered=False)
+    kept = [bridging.update(t, p)[0] for t, p in zip(times, raw, strict=True)]
+    assert kept[20] is raw[20]  # as detected
+    assert kept[10] is kept[9]  # a short gap bridged
+    live = PoseSmoother()
+    causal = [live.update(t, p)[0] for t, p in zip(times, raw, strict=True)]
+    offline = smooth_landmarks([None if i == 10 else p for i, p in enumerate(kept)], times)
+    assert offline[10] is None
+
+    def peak_time(poses: list[Pose | None]) -> float:
+        x = [-1.0 if p is None else p.landmarks[LM.LEFT_SHOULDER, 0] for p in poses]
+        return float(times[int(np.argmax(x))])
+
+    assert abs(peak_time(offline) - 1.5) <= 1 / FPS + 1e-9
+    assert peak_time(causal) > 1.5  # the live filter trails
+
+    def rise_error(poses: list[Pose | None]) -> float:
+        got = np.array([p.landmarks[LM.LEFT_SHOULDER, 0] for p in poses[30:45]])
+        return float(np.abs(got - base.landmarks[LM.LEFT_SHOULDER, 0] - swing[30:45]).mean())
+
+    assert rise_error(offline) < 0.5 * rise_error(causal)
+    jitter = np.std(np.diff([p.landmarks[LM.LEFT_SHOULDER, 0] for p in offline[30:40]]))
+    assert jitter < np.std(np.diff([p.landmarks[LM.LEFT_SHOULDER, 0] for p in kept[30:40]]))
 
 
 # --------------------------------------------------------------------------- spine
