@@ -276,7 +276,12 @@ def analyze_video(
             f"The back's outline was not traced with the {first_model.title()} pose model, so "
             f"the clip was read again with the {retry.title()} pose model."
         )
-    elif wants_retry and retry is None:
+    elif retry is not None:
+        report["summary"]["messages"].append(
+            f"The back's outline was not traced with the {first_model.title()} pose model, nor "
+            f"when the clip was read again with the {retry.title()} pose model."
+        )
+    elif wants_retry:
         missing = missing_retry(opts.model, "offline")
         if missing is not None:
             report["summary"]["messages"].append(
