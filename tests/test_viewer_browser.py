@@ -180,6 +180,16 @@ def test_delete_from_history(browser, server: ServerProcess, viewer_url: str) ->
     page.close()
 
 
+def _settled_history(page, name: str):
+    """The history entry of the clip `name` once it shows the finished analysis: the list is
+    fetched again when an analysis ends, so for a moment it may still say "Analysing"."""
+    item = page.locator(f".history-item:has-text('{name}')")
+    item.locator(".badge:not(:has-text('Analysing')):not(:has-text('Queued'))").wait_for(
+        timeout=10_000
+    )
+    return item
+
+
 def _upload(browser, server: ServerProcess, clip: Path, exercise: str | None = None):
     """Upload `clip` on the upload page (as `exercise` when given) and wait for its result.
     Returns the page (still open: the caller closes it), its page errors, the upload card's
@@ -238,8 +248,7 @@ def test_a_verdict_near_the_line_is_shown_as_likely(browser, server: ServerProce
     badge and rep table say "probably flat", never green, as the report's words do."""
     page, errors, status, href = _upload(browser, server, footage(LOW_CONFIDENCE_CLIP))
     assert "back probably flat" in status
-    history = page.locator(f".history-item:has-text('{LOW_CONFIDENCE_CLIP}') .badge")
-    history.wait_for(timeout=10_000)
+    history = _settled_history(page, LOW_CONFIDENCE_CLIP).locator(".badge")
     assert "probably flat" in history.inner_text()
     assert "good" not in (history.get_attribute("class") or "")
     page.close()
@@ -265,8 +274,7 @@ def test_a_plank_is_shown_as_a_hold(browser, server: ServerProcess) -> None:
     the viewer's badge gives the time held and in good form, the timeline shows the hold."""
     page, errors, status, href = _upload(browser, server, footage(PLANK_CLIP), "plank")
     assert "Hold" in status and "No reps" not in status
-    history = page.locator(f".history-item:has-text('{PLANK_CLIP}')")
-    history.wait_for(timeout=10_000)
+    history = _settled_history(page, PLANK_CLIP)
     assert "Plank" in history.inner_text() and "No reps" not in history.inner_text()
     page.close()
     page, view_errors = _open_viewer(browser, server.url + href)
