@@ -6,9 +6,10 @@ Usage: python benchmarks/fit_spine.py [--quick] [--out DIR] [--jobs N] [--no-sea
 Renders the "fit" split of the synthetic grid (other clothing and seeds than the accuracy
 benchmark) and forward bends with deep lumbar flexion (`FIT_BENDS`; other splits, clothing and
 seeds than benchmarks/screen.py's), runs pose estimation once per clip and measures the back
-outline with every candidate set of stretch positions (sacrum, thoracolumbar, upper thoracic). For each candidate,
-`lumbar_gain` and `thoracic_gain` are the least-squares slopes through the origin of true
-against measured flexion (frames with a valid measure), and its error is the lumbar + hip MAE.
+outline with every candidate set of stretch positions (sacrum, thoracolumbar, upper thoracic).
+For each candidate, `lumbar_gain` and `thoracic_gain` are the least-squares slopes through the
+origin of true against measured flexion (frames with a valid measure), and its error is the
+lumbar + hip MAE.
 The candidate with the lowest error wins, but the default positions stay unless another beats
 them by MIN_GAIN_DEG; with --footage, only candidates that still tell the same-lifter pairs of
 real clips apart compete (peak lumbar flexion of the rounded clip above each of the lifter's

@@ -142,10 +142,10 @@ def smooth_landmarks(
 ) -> list[Pose | None]:
     """A whole clip's poses with their landmark pixels smoothed zero-phase (`zero_phase`, each
     run of frames with a pose on its own); visibility, world landmarks and masks as given."""
-    have = [p is not None for p in poses]
-    if sum(have) < 3:
+    seen = [p for p in poses if p is not None]
+    if len(seen) < 3:
         return list(poses)
-    flat = np.full((len(poses), 66), np.nan)
+    flat = np.full((len(poses), seen[0].landmarks.size), np.nan)
     for i, p in enumerate(poses):
         if p is not None:
             flat[i] = p.landmarks.reshape(-1)
