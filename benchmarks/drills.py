@@ -1,7 +1,7 @@
 """Accuracy of the hip-mobility drills (90/90, frog squat, fire hydrant) against rendered truth.
 
 Usage: python benchmarks/drills.py [--quick] [--only 90-90|frog-squat|fire-hydrant]
-                                   [--out DIR] [--jobs N] [--fps F]
+                                   [--out DIR] [--jobs N] [--fps F] [--pitch DEG]
 
 Each drill is rendered with `formcheck synth` over body shapes, sides and scripted ranges or
 faults, from the views it is filmed in, analysed with the normal pipeline (`--exercise NAME`)
@@ -19,6 +19,9 @@ and scored per clip against the script:
   under the rule's minimum, a lean over the rule's limit; a hip hike is scripted too and must
   raise nothing: it is not judged). Target: reps exact, abduction MAE <= 8 deg.
 
+`--pitch DEG` raises every camera by DEG more degrees (looking down at the person from higher
+up): how the readings hold when the phone is not where the filming advice puts it.
+
 Nothing here is fitted on renders: the rules are fixed priors, so every render is an
 evaluation clip. Renders are cached in --out (a temporary folder by default).
 """
@@ -31,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -294,6 +297,14 @@ DRILLS: dict[str, tuple[Callable, Callable, dict[str, float], str]] = {
 }
 
 
+def tilted(clip: GridClip, pitch_deg: float) -> GridClip:
+    """The clip filmed from a camera tilted `pitch_deg` further down (the same clip at 0)."""
+    if not pitch_deg:
+        return clip
+    spec = replace(clip.spec, pitch_deg=clip.spec.pitch_deg + pitch_deg)
+    return GridClip(f"{clip.name}-pitch{pitch_deg:+g}", spec)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer bodies and scripts")
@@ -301,13 +312,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="render cache folder")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--fps", type=float, default=15.0)
+    ap.add_argument(
+        "--pitch", type=float, default=0.0, help="degrees added to every camera's downward tilt"
+    )
     args = ap.parse_args(argv)
     folder = args.out or Path(tempfile.mkdtemp(prefix="formcheck-drills-"))
     t0 = time.time()
     for drill, (make, score, targets, legend) in DRILLS.items():
         if args.only not in (None, drill):
             continue
-        clips = make(args.quick, args.fps)
+        clips = [tilted(c, args.pitch) for c in make(args.quick, args.fps)]
         print(f"{len(clips)} {drill} clips, renders in {folder}")
         scores = run_many(partial(_scored, score, folder=folder), clips, args.jobs)
         print()

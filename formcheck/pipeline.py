@@ -105,10 +105,11 @@ def analyze_observations(
 ) -> Analysis:
     """Everything after pass one: view, raw angles, neutral, angles, reps, findings."""
     with_pose = [o for o in obs if o.pose is not None]
+    named = None if opts.exercise == exercises.AUTO else exercises.get(opts.exercise)
     if len(with_pose) < max(3, MIN_POSE_FRACTION * len(obs)):
         raise NoPersonError(
             f"{Path(info.path).name}: no person found in {len(obs) - len(with_pose)} of {len(obs)} "
-            "frames. Film the whole body from the side, in good light, and try again."
+            f"frames. {exercises.film_hint(named)} Film in good light and try again."
         )
     checked = [o.people for o in obs if o.people is not None]
     crowded = sum(1 for n in checked if n >= 2)
@@ -119,7 +120,6 @@ def analyze_observations(
             "one person at a time, or crop the video to the lifter, and try again."
         )
     view = estimate_view([o.view for o in with_pose if o.view is not None])
-    named = None if opts.exercise == exercises.AUTO else exercises.get(opts.exercise)
     refusal = exercises.view_refusal(named, view.kind, view.yaw_deg)
     if refusal:
         raise ViewError(f"{Path(info.path).name}: {refusal}")

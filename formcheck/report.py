@@ -303,7 +303,7 @@ def add_sided_reps(report: dict, result) -> None:
         s["form"] = "not_judged" if screen["verdict"] == "not_judged" else s["form"]
         msgs = [screen["message"], *(f.message for f in findings)]
     s["verdict_message"] = msgs[0] if screen else msgs[-1]
-    s["messages"] = msgs
+    s["messages"] = [msgs[0], *result.notes, *msgs[1:]]
 
 
 def human_summary(name: str, report: dict) -> str:

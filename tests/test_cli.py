@@ -96,8 +96,17 @@ def test_clip_without_a_person(tmp_path):
     line = assert_one_clear_error(
         run_cli("analyze", clip, "--json", tmp_path / "r.json"), "empty_room.mp4", "person"
     )
-    assert "film" in line.lower()  # says what to do
+    assert "film from the side" in line.lower()  # says what to do
     assert not (tmp_path / "r.json").exists()
+
+
+def test_clip_without_a_person_is_told_how_to_film_the_exercise_chosen(tmp_path):
+    clip = tmp_path / "empty_room.mp4"
+    write_clip(clip, seconds=1.0)
+    line = assert_one_clear_error(
+        run_cli("analyze", clip, "--exercise", "fire-hydrant"), "empty_room.mp4", "person"
+    )
+    assert "from behind" in line and "from the side" not in line
 
 
 @needs_footage

@@ -135,6 +135,17 @@ def test_ninety_ninety_segment_lengths_from_the_clip_or_the_prior() -> None:
     assert ninety_ninety.segment_lengths(learnt.pictured) == pytest.approx((thigh, shin))
 
 
+def test_ninety_ninety_ranges_in_words_name_only_what_was_read() -> None:
+    (words,) = ninety_ninety.range_words(
+        {"left": 52.4, "right": None}, {"left": 31.0, "right": 18.6}
+    )
+    assert "turned out: left 52 degrees (usual 40-60)" in words
+    assert "turned in: left 31, right 19 degrees (usual 30-40)" in words
+    assert "right 52" not in words and "tilted down" in words
+    none = {"left": None, "right": None}
+    assert ninety_ninety.range_words(none, none) == []
+
+
 def _quadruped(abd_left: float, abd_right: float, roll: float = 0.0) -> np.ndarray:
     """Picture landmarks seen from behind: the lifter's left on the picture's left; hips 100 px
     apart rolled by `roll` (+ left side up), thighs 150 px long hanging down, abducted."""

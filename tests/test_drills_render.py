@@ -109,6 +109,13 @@ def test_ninety_ninety_switches_and_rotation_per_side(ninety, tmp_path: Path) ->
         assert set(s[key]) == {"left", "right"}
         for side, value in s[key].items():
             assert value == pytest.approx(true, abs=20.0), (key, side)
+    # The ranges in words say the summary's numbers, and how far to trust them.
+    (words,) = [m for m in s["messages"] if m.startswith("Hip rotation")]
+    er, ir = s["hip_external_rotation_deg"], s["hip_internal_rotation_deg"]
+    assert f"turned out: left {er['left']:.0f}, right {er['right']:.0f} degrees" in words
+    assert f"turned in: left {ir['left']:.0f}, right {ir['right']:.0f} degrees" in words
+    assert "camera low and level" in words
+    assert s["messages"][0] == "2 rep(s): 1 left, 1 right."
     assert "hip_external_rotation_deg" in rows[0]
     names = {m.name for m in session_measures(doc)}
     assert names == {"hip_external_rotation_deg", "hip_internal_rotation_deg"}

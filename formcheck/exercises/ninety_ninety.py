@@ -328,7 +328,24 @@ def summarise(result: SidedResult, m, times, rules) -> SidedResult:
         v = finite_median(m[f"rot_{s}"][held & (sign * q < 0)])
         ir[s] = None if v is None else round(-v, 1)
     result.totals = {"hip_external_rotation_deg": er, "hip_internal_rotation_deg": ir}
+    result.notes = range_words(er, ir)
     return result
+
+
+def range_words(er: dict[str, float | None], ir: dict[str, float | None]) -> list[str]:
+    """The per-side ranges in words, against the usual ones, with how far to trust them."""
+    parts = []
+    for name, values, usual in (("out", er, "40-60"), ("in", ir, "30-40")):
+        seen = [f"{s} {v:.0f}" for s, v in values.items() if v is not None]
+        if seen:
+            parts.append(f"turned {name}: {', '.join(seen)} degrees (usual {usual})")
+    if not parts:
+        return []
+    return [
+        f"Hip rotation, {'; '.join(parts)}. An estimate: about 9 degrees off on average with "
+        "the camera low and level in front of you, more for a hip that turns little; a camera "
+        "tilted down reads the front hip's turn out lower and the back hip's turn in higher."
+    ]
 
 
 def _report(m: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -397,8 +414,8 @@ NINETY_NINETY = register_sided(
     label="90/90 hip switch",
     views=("front",),
     preferred_view="front",
-    film_hint="Film from the front at hip height, seated on the floor, with both knees and feet "
-    "in view.",
+    film_hint="Film from the front with the camera low and level (on the floor or a low step, "
+    "not tilted down), seated on the floor, with both knees and feet in view.",
     measures=MEASURES,
     findings=FINDINGS,
 )

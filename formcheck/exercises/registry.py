@@ -167,6 +167,11 @@ AUTO_VIEWS = ("side", "oblique")
 VIEW_WORDS = {"side": "side-on", "oblique": "at an angle", "front": "from the front or back"}
 
 
+def film_hint(exercise: Exercise | None) -> str:
+    """How to film `exercise` (None: "auto", a lift from the side)."""
+    return exercise.film_hint if exercise is not None else AUTO_FILM_HINT
+
+
 def view_refusal(exercise: Exercise | None, view: str, yaw_deg: float) -> str | None:
     """Why a clip filmed in `view` cannot be judged for `exercise` (None: "auto"), with how to
     film it instead; None when the view is accepted."""
@@ -174,10 +179,10 @@ def view_refusal(exercise: Exercise | None, view: str, yaw_deg: float) -> str | 
     if view in accepted:
         return None
     what = exercise.label.lower() if exercise is not None else "a lift"
-    hint = exercise.film_hint if exercise is not None else AUTO_FILM_HINT
     return (
         f"filmed {VIEW_WORDS.get(view, view)} (about {yaw_deg:.0f} deg from side-on), but "
-        f"{what} is judged {VIEW_WORDS[exercise.preferred_view if exercise else 'side']}. {hint}"
+        f"{what} is judged {VIEW_WORDS[exercise.preferred_view if exercise else 'side']}. "
+        f"{film_hint(exercise)}"
     )
 
 

@@ -64,6 +64,8 @@ class SidedResult:
     # The clip's own figures, named for the measure, for the report's summary (e.g.
     # `hip_abduction_deg: {"left": 41.0, "right": 35.5}`).
     totals: dict = field(default_factory=dict)
+    # Sentences about the clip's own figures, said after the count (e.g. the ranges per side).
+    notes: list[str] = field(default_factory=list)
 
     def reps_by_side(self) -> dict[str, int]:
         return {s: sum(r.side == s for r in self.reps) for s in SIDES}
