@@ -63,10 +63,15 @@ class DrillScore:
     errors: dict[str, float] = field(default_factory=dict)  # measure -> mean |error|
     findings_ok: bool | None = None
     error: str | None = None
+    bias: dict[str, float] = field(default_factory=dict)  # measure -> mean signed error
 
 
 def _err(measured: float | None, truth: float) -> float:
     return float("nan") if measured is None else abs(measured - truth)
+
+
+def _signed(measured: float | None, truth: float) -> float:
+    return float("nan") if measured is None else measured - truth
 
 
 def _analyse(clip: GridClip, folder: Path, exercise: str) -> tuple[dict, dict]:
@@ -156,8 +161,8 @@ def score_ninety(clip: GridClip, folder: Path) -> DrillScore:
     report, truth = _analyse(clip, folder, "90-90")
     reps, true = report["reps"], truth["reps"]
     spec = clip.spec
-    er = [_err(r["hip_external_rotation_deg"], spec.ninety_er_deg) for r in reps]
-    ir = [_err(r["hip_internal_rotation_deg"], spec.ninety_ir_deg) for r in reps]
+    er = [_signed(r["hip_external_rotation_deg"], spec.ninety_er_deg) for r in reps]
+    ir = [_signed(r["hip_internal_rotation_deg"], spec.ninety_ir_deg) for r in reps]
     s = report["summary"]
     totals = [
         _err(v, want)
@@ -185,11 +190,15 @@ def score_ninety(clip: GridClip, folder: Path) -> DrillScore:
         len(true),
         [r["side"] for r in reps] == [t["front_after"] for t in true],
         {
-            "ER": float(np.nanmean(er)) if er else float("nan"),
-            "IR": float(np.nanmean(ir)) if ir else float("nan"),
+            "ER": float(np.nanmean(np.abs(er))) if er else float("nan"),
+            "IR": float(np.nanmean(np.abs(ir))) if ir else float("nan"),
             "per-side": float(np.nanmean(totals)) if totals else float("nan"),
         },
         bool(found) and all(f == expect for f in found),
+        bias={
+            "ER": float(np.nanmean(er)) if er else float("nan"),
+            "IR": float(np.nanmean(ir)) if ir else float("nan"),
+        },
     )
 
 
@@ -270,6 +279,10 @@ def table(drill: str, scores: list[DrillScore], targets: dict[str, float]) -> li
     if judged:
         parts.append(f"findings right {sum(bool(s.findings_ok) for s in judged)}/{len(judged)}")
     lines.append(f"{drill:12s} " + ", ".join(parts) + f"  {'PASS' if ok else 'FAIL'}")
+    biased = list(dict.fromkeys(n for s in scores for n in s.bias))
+    if biased:
+        signed = [f"{n} {np.nanmean([s.bias.get(n, np.nan) for s in scores]):+.1f}" for n in biased]
+        lines.append(f"{'':12s} mean signed error (measured - scripted): " + ", ".join(signed))
     return lines
 
 

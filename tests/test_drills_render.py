@@ -114,7 +114,7 @@ def test_ninety_ninety_switches_and_rotation_per_side(ninety, tmp_path: Path) ->
     er, ir = s["hip_external_rotation_deg"], s["hip_internal_rotation_deg"]
     assert f"turned out: left {er['left']:.0f}, right {er['right']:.0f} degrees" in words
     assert f"turned in: left {ir['left']:.0f}, right {ir['right']:.0f} degrees" in words
-    assert "camera low and level" in words
+    assert "camera level at chair-seat height" in words
     assert s["messages"][0] == "2 rep(s): 1 left, 1 right."
     assert "hip_external_rotation_deg" in rows[0]
     names = {m.name for m in session_measures(doc)}

@@ -343,8 +343,9 @@ def range_words(er: dict[str, float | None], ir: dict[str, float | None]) -> lis
         return []
     return [
         f"Hip rotation, {'; '.join(parts)}. An estimate: about 9 degrees off on average with "
-        "the camera low and level in front of you, more for a hip that turns little; a camera "
-        "tilted down reads the front hip's turn out lower and the back hip's turn in higher."
+        "the camera level at chair-seat height in front of you, more for a back hip that turns "
+        "in little; a camera higher up, tilted down, reads the front hip's turn out lower and "
+        "the back hip's turn in higher."
     ]
 
 
@@ -414,8 +415,8 @@ NINETY_NINETY = register_sided(
     label="90/90 hip switch",
     views=("front",),
     preferred_view="front",
-    film_hint="Film from the front with the camera low and level (on the floor or a low step, "
-    "not tilted down), seated on the floor, with both knees and feet in view.",
+    film_hint="Film from the front with the camera level at about chair-seat height (40-60 cm, "
+    "not tilted down), 2-3 m away, seated on the floor with both knees and feet in view.",
     measures=MEASURES,
     findings=FINDINGS,
 )
