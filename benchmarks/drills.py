@@ -64,6 +64,8 @@ class DrillScore:
     findings_ok: bool | None = None
     error: str | None = None
     bias: dict[str, float] = field(default_factory=dict)  # measure -> mean signed error
+    # Reps whose measures the report left null and said why (e.g. the camera too high).
+    not_judged: int = 0
 
 
 def _err(measured: float | None, truth: float) -> float:
@@ -132,7 +134,7 @@ def score_hydrant(clip: GridClip, folder: Path) -> DrillScore:
         len(reps),
         len(true),
         [r["side"] for r in reps] == [t["side"] for t in true],
-        {"abduction": float(np.nanmean(abd)) if abd else float("nan")},
+        {"abduction": _mean(abd)},
         bool(found) and all(f == expect for f in found),
     )
 
@@ -190,15 +192,16 @@ def score_ninety(clip: GridClip, folder: Path) -> DrillScore:
         len(true),
         [r["side"] for r in reps] == [t["front_after"] for t in true],
         {
-            "ER": float(np.nanmean(np.abs(er))) if er else float("nan"),
-            "IR": float(np.nanmean(np.abs(ir))) if ir else float("nan"),
-            "per-side": float(np.nanmean(totals)) if totals else float("nan"),
+            "ER": _mean(np.abs(er)),
+            "IR": _mean(np.abs(ir)),
+            "per-side": _mean(totals),
         },
         bool(found) and all(f == expect for f in found),
         bias={
-            "ER": float(np.nanmean(er)) if er else float("nan"),
-            "IR": float(np.nanmean(ir)) if ir else float("nan"),
+            "ER": _mean(er),
+            "IR": _mean(ir),
         },
+        not_judged=sum(r.get("note") is not None for r in reps),
     )
 
 
@@ -246,7 +249,7 @@ def score_frog(clip: GridClip, folder: Path) -> DrillScore:
         len(reps),
         len(true),
         None,
-        {k: float(np.nanmean(v)) if v else float("nan") for k, v in errors.items()},
+        {k: _mean(v) for k, v in errors.items()},
         bool(found) and all(f == expect for f in found),
     )
 
@@ -266,22 +269,26 @@ def table(drill: str, scores: list[DrillScore], targets: dict[str, float]) -> li
         sides = "-" if s.sides_ok is None else ("yes" if s.sides_ok else "NO")
         vals = " ".join(f"{s.errors.get(n, float('nan')):10.1f}" for n in names)
         found = "-" if s.findings_ok is None else ("yes" if s.findings_ok else "NO")
-        lines.append(f"{s.name:40s} {s.reps:>2d}/{s.true_reps:<3d} {sides:>5s} {vals} {found:>8s}")
+        found = f"not judged {s.not_judged}/{s.reps}" if s.not_judged else f"{found:>8s}"
+        lines.append(f"{s.name:40s} {s.reps:>2d}/{s.true_reps:<3d} {sides:>5s} {vals} {found}")
     exact = sum(s.reps == s.true_reps for s in scores)
-    pooled = {n: float(np.nanmean([s.errors.get(n, np.nan) for s in scores])) for n in names}
+    pooled = {n: _mean([s.errors.get(n, np.nan) for s in scores]) for n in names}
     ok = exact == len(scores) and all(pooled[n] <= t for n, t in targets.items())
     sided = [s for s in scores if s.sides_ok is not None]
-    judged = [s for s in scores if s.findings_ok is not None]
+    judged = [s for s in scores if s.findings_ok is not None and not s.not_judged]
+    unjudged = sum(bool(s.not_judged) for s in scores)
     parts = [f"reps exact {exact}/{len(scores)}"]
     if sided:
         parts.append(f"sides right {sum(bool(s.sides_ok) for s in sided)}/{len(sided)}")
     parts += [f"{n} MAE {pooled[n]:.1f} (target <= {targets[n]:g})" for n in names]
     if judged:
         parts.append(f"findings right {sum(bool(s.findings_ok) for s in judged)}/{len(judged)}")
+    if unjudged:
+        parts.append(f"clips with reps not judged {unjudged}/{len(scores)}")
     lines.append(f"{drill:12s} " + ", ".join(parts) + f"  {'PASS' if ok else 'FAIL'}")
     biased = list(dict.fromkeys(n for s in scores for n in s.bias))
     if biased:
-        signed = [f"{n} {np.nanmean([s.bias.get(n, np.nan) for s in scores]):+.1f}" for n in biased]
+        signed = [f"{n} {_mean([s.bias.get(n, np.nan) for s in scores]):+.1f}" for n in biased]
         lines.append(f"{'':12s} mean signed error (measured - scripted): " + ", ".join(signed))
     return lines
 
@@ -316,6 +323,13 @@ def tilted(clip: GridClip, pitch_deg: float) -> GridClip:
         return clip
     spec = replace(clip.spec, pitch_deg=clip.spec.pitch_deg + pitch_deg)
     return GridClip(f"{clip.name}-pitch{pitch_deg:+g}", spec)
+
+
+def _mean(values: list[float]) -> float:
+    """The mean of the finite values; NaN (quietly) when there are none."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:

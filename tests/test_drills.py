@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from formcheck.exercises import fire_hydrant, frog_squat, ninety_ninety
+from formcheck.exercises import fire_hydrant, frog_squat, ninety_legs, ninety_ninety
 from formcheck.exercises.registry import ExerciseFrame
 from formcheck.reps import Rep
 
@@ -84,6 +84,34 @@ def test_ninety_ninety_counts_a_switch_only_when_the_front_leg_changes() -> None
     assert ninety_ninety.switched(real, unseen, times)
 
 
+def test_ninety_ninety_position_leaves_out_hips_read_turned_the_wrong_way() -> None:
+    """A front hip read as turned in, or a back hip as turned out (MediaPipe swapped or lost a
+    leg), is no 90/90: such frames are left out, and a position made mostly of them is not
+    judged rather than called stiff."""
+    n = 10
+    er = np.full(n, 45.0)
+    ir = np.full(n, 35.0)
+    er[:3] = -30.0  # three frames read wrong
+    m = {
+        "fwd_left": np.full(n, 0.4),
+        "fwd_right": np.zeros(n),
+        "rot_left": er,
+        "rot_right": -ir,
+        "lean": np.zeros(n),
+        "elev": np.full(n, 10.0),
+    }
+    sel = np.ones(n, bool)
+    pos = ninety_ninety.position(m, sel)
+    assert pos["side"] == "left" and pos["clear"]
+    assert pos["er"] == pytest.approx(45.0) and pos["ir"] == pytest.approx(35.0)
+    m["rot_left"] = np.where(np.arange(n) < 7, -30.0, 45.0)  # most frames wrong
+    pos = ninety_ninety.position(m, sel)
+    assert not pos["clear"] and pos["er"] is None and pos["ir"] is None
+    # Unseen legs are not "unclear": there is nothing to judge.
+    m["rot_left"] = np.full(n, np.nan)
+    assert ninety_ninety.position(m, sel)["clear"]
+
+
 @pytest.mark.parametrize("lean", [0.0, 10.0, 25.0])
 def test_ninety_ninety_rebuilt_depth_follows_the_trunks_lean(lean) -> None:
     # Left leg in front (turned out 40 deg), the right thigh out to the side, its shin back;
@@ -121,18 +149,53 @@ def _pictured(thigh: float, shin: float) -> ExerciseFrame:
 
 
 def test_ninety_ninety_segment_lengths_from_the_clip_or_the_prior() -> None:
-    lengths = ninety_ninety.picture_lengths(_pictured(0.7, 0.9))
+    lengths = ninety_legs.picture_lengths(_pictured(0.7, 0.9))
     assert lengths.ravel() == pytest.approx([0.7, 0.7, 0.9, 0.9])
-    few = [ninety_ninety.picture_lengths(_pictured(0.5, 0.5))] * (ninety_ninety.MIN_FRAMES - 1)
-    assert ninety_ninety.segment_lengths(few) == ninety_ninety.PRIOR
+    few = [ninety_legs.picture_lengths(_pictured(0.5, 0.5))] * (ninety_legs.MIN_FRAMES - 1)
+    assert ninety_legs.segment_lengths(few) == ninety_legs.PRIOR
     # Foreshortened frames read short; the high percentile reads the in-plane length.
     clip = [_pictured(0.5 + 0.03 * i, 0.6 + 0.03 * i) for i in range(11)]
-    thigh, shin = ninety_ninety.segment_lengths(ninety_ninety.picture_lengths(f) for f in clip)
+    thigh, shin = ninety_legs.segment_lengths(ninety_legs.picture_lengths(f) for f in clip)
     assert thigh == pytest.approx(0.8, abs=0.02) and shin == pytest.approx(0.9, abs=0.02)
     learnt = ninety_ninety.LearntLengths()
     for f in clip:
         learnt.measure(f)
-    assert ninety_ninety.segment_lengths(learnt.pictured) == pytest.approx((thigh, shin))
+    assert ninety_legs.segment_lengths(learnt.pictured) == pytest.approx((thigh, shin))
+
+
+def _seen_from(elevation_deg: float, drop: float) -> np.ndarray:
+    """Rebuilt landmarks (x right, y down, z away; trunk 100 long) of a person seated facing the
+    camera, seen from `elevation_deg` above: the ankles `drop` trunks below the hip centre, one
+    foot in front and out to the side, the other out to the side and back."""
+    e = np.radians(elevation_deg)
+    # World: x right, y up, z towards the camera. Camera frame: the world turned about x.
+    to_cam = np.array(
+        [[1.0, 0.0, 0.0], [0.0, -np.cos(e), np.sin(e)], [0.0, -np.sin(e), -np.cos(e)]]
+    )
+    world = {
+        23: (10.0, 0.0, 0.0),
+        24: (-10.0, 0.0, 0.0),
+        11: (18.0, 100.0, 0.0),
+        12: (-18.0, 100.0, 0.0),
+        27: (60.0, -100.0 * drop, 70.0),
+        28: (-80.0, -100.0 * drop, -30.0),
+    }
+    p = np.zeros((33, 3))
+    for i, w in world.items():
+        p[i] = to_cam @ np.asarray(w)
+    return p - p[[23, 24]].mean(0)
+
+
+@pytest.mark.parametrize("elevation", [0.0, 12.0, 30.0])
+def test_ninety_ninety_reads_how_far_the_camera_looks_down(elevation) -> None:
+    drop = ninety_legs.ANKLE_DROP
+    p = _seen_from(elevation, drop)
+    assert ninety_legs.camera_elevation(p) == pytest.approx(elevation, abs=1.0)
+    # Ankles higher than the prior (feet up on their heels) read the camera a little low.
+    assert ninety_legs.camera_elevation(_seen_from(elevation, drop - 0.05)) < elevation
+    rules = ninety_ninety.RULES
+    assert ninety_ninety.camera_too_high(elevation, rules) == (elevation > 20.0)
+    assert not ninety_ninety.camera_too_high(None, rules)
 
 
 def test_ninety_ninety_ranges_in_words_name_only_what_was_read() -> None:

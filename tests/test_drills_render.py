@@ -121,6 +121,23 @@ def test_ninety_ninety_switches_and_rotation_per_side(ninety, tmp_path: Path) ->
     assert names == {"hip_external_rotation_deg", "hip_internal_rotation_deg"}
 
 
+def test_ninety_ninety_filmed_from_high_up_is_not_judged(tmp_path_factory, tmp_path) -> None:
+    # A camera 1.7 m up, tilted 25 deg down: rotations would read 20-25 deg off (README).
+    mp4, _ = _render(
+        tmp_path_factory, "ninety-high", kind="ninety_ninety", reps=1, side="left", pitch_deg=25.0
+    )
+    doc, _ = _analyse(mp4, "90-90", tmp_path)
+    (rep,) = doc["reps"]
+    assert rep["hip_external_rotation_deg"] is None and rep["hip_internal_rotation_deg"] is None
+    assert rep["note"].startswith("rotation not judged") and not rep["findings"]
+    s = doc["summary"]
+    assert s["hip_external_rotation_deg"] == {"left": None, "right": None}
+    assert s["hip_internal_rotation_deg"] == {"left": None, "right": None}
+    assert any(m.startswith("Hip rotation not judged") and "chair-seat" in m for m in s["messages"])
+    assert not any(m.startswith("Hip rotation, turned") for m in s["messages"])
+    assert session_measures(doc) == []  # nothing unjudged reaches the progress page
+
+
 def test_live_ninety_ninety_reads_each_position_as_offline_does(ninety, tmp_path: Path) -> None:
     """Live judges a switch once the position after it is held: the same rotations as the
     offline analysis, not the ones read mid-switch."""

@@ -11,34 +11,38 @@ Out: `SidedResult` (see `sided`): per-frame `hip_external_rotation_deg` (the fro
      reached, findings); the clip's `hip_external_rotation_deg` and `hip_internal_rotation_deg`
      per side (median over every position held, the first included). Live: `stream`.
 
-Rotation is read in three dimensions: the picture gives the legs' joints across and up, and
-their depth is rebuilt from the segments' lengths (see `rebuild`: MediaPipe's own depth lays a
-shin pointing at the camera flat, and read rotations 20-35 deg short on renders). The lengths
-are the person's own, read from the clip (`segment_lengths`; live, from the frames so far): in
-the 90/90 the front shin and the back thigh lie about in the picture plane, so their longest
-picture lengths are their true ones. The pelvis frame is the hip line and the trunk's up
-direction (hip centre -> shoulder centre, made square to the hip line; its lean in depth from
-the world landmarks, as the lifter may lean back). For a thigh u (hip ->
-knee), the shin at zero rotation points the pelvis's "down" made square to u; the hip's
-rotation is the angle about u from there to the actual shin (knee -> ankle, square to u),
-external when it turns the foot towards the body's midline for a thigh pointing forward
-(the seated goniometry of hip rotation). Norms for hip rotation with the hip flexed (adults,
-goniometer): internal about 30-40 deg, external about 40-60 deg (AAOS: IR 35, ER 45; Roach &
-Miles 1991, Phys Ther 71:656, n = 1683). The leg in front is the one whose thigh points more
-forward (against the pelvis upright: the trunk's depth dropped); a switch is the difference of
-the thighs' forwardness passing through zero.
+Rotation is read in three dimensions (`ninety_legs`: the seated goniometry of hip rotation).
+Norms for hip rotation with the hip flexed (adults, goniometer): internal about 30-40 deg,
+external about 40-60 deg (AAOS: IR 35, ER 45; Roach & Miles 1991, Phys Ther 71:656,
+n = 1683). The leg in front is the one whose thigh points more forward (against the pelvis
+upright: the trunk's depth dropped); a switch is the difference of the thighs' forwardness
+passing through zero. A position is not judged (its rotations null, with the reason) when the
+camera looks down on the hips too steeply (`camera_elevation`), or when most of its frames
+read a hip turned the wrong way for a 90/90 (MediaPipe lost or swapped a leg).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import replace
 from functools import partial
 
 import numpy as np
 
 from ..reps import Rep
+from .ninety_legs import (
+    HIP,
+    KNEE,
+    PRIOR,
+    camera_elevation,
+    hip_rotation,
+    pelvis_axes,
+    picture_lengths,
+    rebuild,
+    segment_lengths,
+    trunk_vector,
+    unit,
+)
 from .registry import ExerciseFrame
 from .sided import (
     REP_RULES,
@@ -60,6 +64,9 @@ RULES = {
     # Rotation reads within about this much on renders (benchmarks/drills.py): a range is
     # called low only when it is below the usual one by more.
     "uncertainty_deg": 15.0,
+    # Rotation is not judged when the camera looks down on the hips by more than this, as read
+    # by `camera_elevation` (which reads about 5 deg high: see there).
+    "max_camera_elevation_deg": 20.0,
 }
 FINDINGS = {
     "low_external": "the front hip turned out clearly less than usual (under 25 deg; usual 40-60)",
@@ -73,132 +80,22 @@ CUES = {
 }
 SEVERITY = {"low_external": "low", "low_internal": "low"}
 MEASURES = ("hip_external_rotation_deg", "hip_internal_rotation_deg", "trunk_lean_deg", "switch")
+CAMERA_HIGH = (
+    "rotation not judged: the camera looks down on you from too high. Film with it level at "
+    "about chair-seat height (40-60 cm), 2-3 m away"
+)
+LEGS_UNCLEAR = (
+    "rotation not judged: the legs were not read clearly (the front hip read as turned in or "
+    "the back hip as turned out). Film from straight in front with both knees and feet in view"
+)
+# A front hip read as turned in, or a back hip as turned out, by more than this is not a 90/90
+# position as read (MediaPipe lost or swapped a leg): such frames are left out, and a position
+# with fewer than half its frames left is not judged.
+WRONG_WAY_DEG = 10.0
 # How long either side of a switch the legs' positions are read to tell that it changed them.
 SWITCH_SIDE_S = 0.5
-HIP = {"left": 23, "right": 24}
-KNEE = {"left": 25, "right": 26}
-ANKLE = {"left": 27, "right": 28}
-# Right-hand rotation about the thigh axis that is external, per side.
-ER_SIGN = {"left": -1.0, "right": 1.0}
-# Thigh and shin length over the trunk's (hip centre -> shoulder centre): 0.245 and 0.246 of
-# stature against 0.288 (Winter, Biomechanics and Motor Control of Human Movement, 2009).
-SEGMENT_TO_TRUNK = 0.85
-PRIOR = (SEGMENT_TO_TRUNK, SEGMENT_TO_TRUNK)  # thigh, shin
-# The person's own lengths: this percentile of each segment's picture length over the trunk's
-# (the front shin and the back thigh lie about in the picture plane), from at least
-# `MIN_FRAMES` frames (else the prior); live, over the last `LIVE_FRAMES` frames.
-LENGTH_PERCENTILE = 95.0
-MIN_FRAMES = 10
 LIVE_FRAMES = 900
-_NAMES = ("rot_left", "rot_right", "fwd_left", "fwd_right", "lean")
-
-
-def _unit(v: np.ndarray) -> np.ndarray | None:
-    n = float(np.linalg.norm(v))
-    return None if n < 1e-6 else v / n
-
-
-def _square(v: np.ndarray, axis: np.ndarray) -> np.ndarray | None:
-    """`v` made square to the unit `axis`, as a unit vector (None when parallel)."""
-    return _unit(v - (v @ axis) * axis)
-
-
-def _trunk(w: np.ndarray) -> np.ndarray:
-    """Hip centre -> shoulder centre."""
-    return w[[11, 12]].mean(0) - w[[23, 24]].mean(0)
-
-
-def _pelvis(w: np.ndarray, trunk: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The pelvis's up (`trunk` made square to the hip line) and forward directions."""
-    left = _unit(w[HIP["left"]] - w[HIP["right"]])
-    up = None if left is None else _square(trunk, left)
-    return None if up is None else (up, np.cross(left, up))
-
-
-def hip_rotation(w: np.ndarray, side: str, down: np.ndarray) -> float:
-    """One hip's rotation in degrees, + external (see the module docstring); NaN if degenerate."""
-    u = _unit(w[KNEE[side]] - w[HIP[side]])
-    if u is None:
-        return float("nan")
-    neutral, shin = _square(down, u), _square(w[ANKLE[side]] - w[KNEE[side]], u)
-    if neutral is None or shin is None:
-        return float("nan")
-    angle = np.degrees(np.arctan2(np.cross(neutral, shin) @ u, neutral @ shin))
-    return float(ER_SIGN[side] * angle)
-
-
-def _thigh_depth_sign(w: np.ndarray, side: str) -> float:
-    """+1 when the knee is further from the camera than the hip (world z), else -1."""
-    return 1.0 if w[KNEE[side], 2] > w[HIP[side], 2] else -1.0
-
-
-def rebuild(
-    landmarks: np.ndarray, world: np.ndarray, lengths: tuple[float, float] = PRIOR
-) -> np.ndarray | None:
-    """Landmarks in three dimensions, in pixels: x, y from the picture, the legs' depth from
-    their segment lengths. MediaPipe's world landmarks lay a shin pointing at or away from the
-    camera nearly flat in the picture plane, so depth is rebuilt instead: each thigh and shin is
-    `lengths` (thigh, shin) trunk lengths long (the trunk, hip centre -> shoulder centre, as
-    pictured), and its depth is what the picture leaves of that. The direction in depth: a
-    thigh's from the world landmarks (they get it right); a shin's from the position, towards
-    the camera for the front leg and away for the back leg. The shoulders lean in depth as the
-    world landmarks' trunk does (the hips are at depth 0)."""
-    p = np.zeros((33, 3))
-    p[:, :2] = np.asarray(landmarks, dtype=float)[:, :2]
-    trunk = float(np.linalg.norm(_trunk(p[:, :2])))
-    if trunk < 1.0:
-        return None
-    t = _trunk(world)
-    flat = float(np.hypot(t[0], t[1]))
-    p[[11, 12], 2] = trunk * t[2] / flat if flat > 1e-6 else 0.0
-    thigh, shin = lengths[0] * trunk, lengths[1] * trunk
-    forward = {s: -_thigh_depth_sign(world, s) * _in_plane_share(p, s, thigh) for s in SIDES}
-    front = max(SIDES, key=lambda s: forward[s])
-    for s in SIDES:
-        shin_sign = -1.0 if s == front else 1.0
-        for a, b, sign, length in (
-            (HIP[s], KNEE[s], _thigh_depth_sign(world, s), thigh),
-            (KNEE[s], ANKLE[s], shin_sign, shin),
-        ):
-            flat = float(np.linalg.norm(p[b, :2] - p[a, :2]))
-            p[b, 2] = p[a, 2] + sign * np.sqrt(max(length**2 - flat**2, 0.0))
-    return p
-
-
-def _in_plane_share(p: np.ndarray, side: str, length: float) -> float:
-    """How much of a thigh's length lies in depth (0 in the picture plane .. 1 end-on)."""
-    flat = float(np.linalg.norm(p[KNEE[side], :2] - p[HIP[side], :2]))
-    return float(np.sqrt(max(1.0 - (flat / length) ** 2, 0.0)))
-
-
-def picture_lengths(frame: ExerciseFrame) -> np.ndarray:
-    """One frame's thighs' and shins' lengths in the picture over the trunk's: rows thigh,
-    shin; columns left, right (NaN where unseen)."""
-    out = np.full((2, 2), np.nan)
-    if frame.landmarks is None:
-        return out
-    p = np.asarray(frame.landmarks, dtype=float)[:, :2]
-    trunk = float(np.linalg.norm(_trunk(p)))
-    if trunk < 1.0:
-        return out
-    for j, s in enumerate(SIDES):
-        out[0, j] = np.linalg.norm(p[KNEE[s]] - p[HIP[s]]) / trunk
-        out[1, j] = np.linalg.norm(p[ANKLE[s]] - p[KNEE[s]]) / trunk
-    return out
-
-
-def segment_lengths(pictured: Iterable[np.ndarray]) -> tuple[float, float]:
-    """The person's thigh and shin lengths over the trunk's from frames' `picture_lengths`:
-    each a high percentile of its picture lengths, both sides pooled (in the 90/90 the front
-    shin and the back thigh lie about in the picture plane); the prior where too few frames."""
-    a = np.asarray(list(pictured), dtype=float).reshape(-1, 2, 2)
-    out = list(PRIOR)
-    for k in range(2):
-        v = a[:, k].ravel()
-        v = v[np.isfinite(v)]
-        if v.size >= 2 * MIN_FRAMES:  # both sides of `MIN_FRAMES` frames
-            out[k] = float(np.percentile(v, LENGTH_PERCENTILE))
-    return out[0], out[1]
+_NAMES = ("rot_left", "rot_right", "fwd_left", "fwd_right", "lean", "elev")
 
 
 def frame_measures(frame: ExerciseFrame, lengths: tuple[float, float] = PRIOR) -> dict[str, float]:
@@ -214,17 +111,19 @@ def frame_measures(frame: ExerciseFrame, lengths: tuple[float, float] = PRIOR) -
         return out
     # Rotation about the pelvis as it leans; forwardness about it upright (the trunk's depth
     # dropped), so that the read lean's jitter does not sway which leg is in front.
-    trunk = _trunk(w)
-    leaned, upright = _pelvis(w, trunk), _pelvis(w, trunk * (1.0, 1.0, 0.0))
+    trunk = trunk_vector(w)
+    leaned, upright = pelvis_axes(w, trunk), pelvis_axes(w, trunk * (1.0, 1.0, 0.0))
     if leaned is None or upright is None:
         return out
     for s in SIDES:
         out[f"rot_{s}"] = hip_rotation(w, s, -leaned[0])
-        thigh = _unit(w[KNEE[s]] - w[HIP[s]])
+        thigh = unit(w[KNEE[s]] - w[HIP[s]])
         out[f"fwd_{s}"] = float("nan") if thigh is None else float(thigh @ upright[1])
     # World y points down and z away from the camera the lifter faces: + = leaning back.
-    t = _trunk(world)
+    t = trunk_vector(world)
     out["lean"] = float(np.degrees(np.arctan2(t[2], -t[1])))
+    if frame.landmarks is not None:
+        out["elev"] = camera_elevation(w)
     return out
 
 
@@ -264,20 +163,37 @@ def switched(rep: Rep, m: dict[str, np.ndarray], times: np.ndarray) -> bool:
     return signs[0] != signs[1]
 
 
+def plausible(er: np.ndarray, ir: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Which frames of a position read as a 90/90 (neither hip turned the wrong way by more
+    than `WRONG_WAY_DEG`), and whether enough do (half of those read) for it to be judged."""
+    read = np.isfinite(er) & np.isfinite(ir)
+    ok = read & (er >= -WRONG_WAY_DEG) & (ir >= -WRONG_WAY_DEG)
+    return ok, bool(read.any()) and 2 * int(ok.sum()) >= int(read.sum())
+
+
 def position(m: dict[str, np.ndarray], sel: np.ndarray) -> dict[str, float | None]:
-    """The leg in front over the frames `sel` and both rotations and the lean there."""
+    """The leg in front over the frames `sel`, both rotations there (over the frames that read
+    as a 90/90; None when too few do: `clear` False), the lean and the camera's elevation."""
     q = finite_median(_front(m)[sel])
     if q is None:
-        return {"side": None, "er": None, "ir": None, "lean": None}
+        return {"side": None, "er": None, "ir": None, "lean": None, "elev": None, "clear": True}
     front = "left" if q > 0 else "right"
     back = "right" if front == "left" else "left"
-    ir = finite_median(m[f"rot_{back}"][sel])
+    er, ir = m[f"rot_{front}"][sel], -m[f"rot_{back}"][sel]
+    ok, clear = plausible(er, ir)
     return {
         "side": front,
-        "er": finite_median(m[f"rot_{front}"][sel]),
-        "ir": None if ir is None else -ir,
+        "er": finite_median(er[ok]) if clear else None,
+        "ir": finite_median(ir[ok]) if clear else None,
         "lean": finite_median(m["lean"][sel]),
+        "elev": finite_median(m["elev"][sel]),
+        "clear": clear or not np.isfinite(er).any(),
     }
+
+
+def camera_too_high(elevation: float | None, rules: dict) -> bool:
+    """Whether the camera looks down on the hips too steeply for rotation to be judged."""
+    return elevation is not None and elevation > rules["max_camera_elevation_deg"]
 
 
 def _below(value: float | None, usual: float, rules: dict) -> bool:
@@ -299,6 +215,9 @@ def judge_rep(
     after = (times > rep.bottom_s) & (times <= rep.end_s + rules["position_s"])
     held = after & np.isfinite(s) & (s < rules["enter"])
     pos = position(m, held)
+    high = camera_too_high(pos["elev"], rules)
+    if high:
+        pos = {**pos, "er": None, "ir": None}
     measures = {
         "hip_external_rotation_deg": pos["er"],
         "hip_internal_rotation_deg": pos["ir"],
@@ -312,23 +231,31 @@ def judge_rep(
     front = pos["side"]
     label = f"Switch {index} ({front} leg in front)"
     findings = rep_findings(checks, rep, label, FINDINGS, SEVERITY)
-    return SidedRep(index, rep.start_s, rep.end_s, front, measures, findings)
+    note = CAMERA_HIGH if high else (None if pos["clear"] else LEGS_UNCLEAR)
+    return SidedRep(index, rep.start_s, rep.end_s, front, measures, findings, note)
 
 
 def summarise(result: SidedResult, m, times, rules) -> SidedResult:
-    """Each side's rotations over every held position (before the first switch too)."""
+    """Each side's rotations over every held position (before the first switch too); none,
+    and why, when the camera looks down on the hips too steeply."""
     held = np.isfinite(m["signal"]) & (m["signal"] < rules["lockout"])
     q = _front(m)
-    er: dict[str, float | None] = {}
-    ir: dict[str, float | None] = {}
-    for s, sign in (("left", 1.0), ("right", -1.0)):
-        front = held & (sign * q > 0)
-        v = finite_median(m[f"rot_{s}"][front])
-        er[s] = None if v is None else round(v, 1)
-        v = finite_median(m[f"rot_{s}"][held & (sign * q < 0)])
-        ir[s] = None if v is None else round(-v, 1)
+    high = camera_too_high(finite_median(m["elev"][held]), rules)
+    er: dict[str, float | None] = dict.fromkeys(SIDES)
+    ir: dict[str, float | None] = dict.fromkeys(SIDES)
+    left_front = held & (q > 0)
+    right_front = held & (q < 0)
+    for front, back, sel in (("left", "right", left_front), ("right", "left", right_front)):
+        f, b = m[f"rot_{front}"][sel], -m[f"rot_{back}"][sel]
+        ok, clear = plausible(f, b)
+        v = finite_median(f[ok]) if clear and not high else None
+        er[front] = None if v is None else round(v, 1)
+        v = finite_median(b[ok]) if clear and not high else None
+        ir[back] = None if v is None else round(v, 1)
     result.totals = {"hip_external_rotation_deg": er, "hip_internal_rotation_deg": ir}
-    result.notes = range_words(er, ir)
+    result.notes = [f"Hip {CAMERA_HIGH}."] if high else range_words(er, ir)
+    if not high and any(r.note == LEGS_UNCLEAR for r in result.reps):
+        result.notes.append(f"Some switches: {LEGS_UNCLEAR}.")
     return result
 
 
@@ -362,6 +289,8 @@ def _report(m: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def _switch_words(rep: SidedRep, counts: dict[str, int]) -> str:
     er = rep.measures.get("hip_external_rotation_deg")
     ir = rep.measures.get("hip_internal_rotation_deg")
+    if rep.note is not None:
+        return f"Switch {rep.index}: {rep.note}"
     if er is None or ir is None:
         return f"Switch {rep.index}"
     return f"Switch {rep.index}: out {er:.0f}, in {ir:.0f} degrees"

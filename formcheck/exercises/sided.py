@@ -41,9 +41,11 @@ class SidedRep:
     side: str | None
     measures: dict[str, float | None] = field(default_factory=dict)
     findings: list[SidedFinding] = field(default_factory=list)
+    # Why measures the rep should have are null (e.g. "not judged: ..."); None when they are not.
+    note: str | None = None
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "index": self.index,
             "start_s": round(self.start_s, 2),
             "end_s": round(self.end_s, 2),
@@ -51,6 +53,7 @@ class SidedRep:
             **{k: None if v is None else round(float(v), 1) for k, v in self.measures.items()},
             "findings": [f.to_dict() for f in self.findings],
         }
+        return out if self.note is None else {**out, "note": self.note}
 
 
 @dataclass
