@@ -236,8 +236,9 @@ def judge_rep(
 
 
 def summarise(result: SidedResult, m, times, rules) -> SidedResult:
-    """Each side's rotations over every held position (before the first switch too); none,
-    and why, when the camera looks down on the hips too steeply."""
+    """Each side's rotations over every held position (before the first switch too), from the
+    frames that read as a 90/90 (`plausible`); none for a side whose positions mostly do not,
+    and none at all, with why, when the camera looks down on the hips too steeply."""
     held = np.isfinite(m["signal"]) & (m["signal"] < rules["lockout"])
     q = _front(m)
     high = camera_too_high(finite_median(m["elev"][held]), rules)
