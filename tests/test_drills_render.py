@@ -126,9 +126,11 @@ def test_ninety_ninety_filmed_from_high_up_is_not_judged(tmp_path_factory, tmp_p
     mp4, _ = _render(
         tmp_path_factory, "ninety-high", kind="ninety_ninety", reps=1, side="left", pitch_deg=25.0
     )
-    doc, _ = _analyse(mp4, "90-90", tmp_path)
+    doc, rows = _analyse(mp4, "90-90", tmp_path)
     (rep,) = doc["reps"]
     assert rep["hip_external_rotation_deg"] is None and rep["hip_internal_rotation_deg"] is None
+    assert all(f["hip_external_rotation_deg"] is None for f in doc["frames"])
+    assert all(r["hip_internal_rotation_deg"] == "" for r in rows)
     assert rep["note"].startswith("rotation not judged") and not rep["findings"]
     s = doc["summary"]
     assert s["hip_external_rotation_deg"] == {"left": None, "right": None}

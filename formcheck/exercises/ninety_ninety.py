@@ -238,7 +238,8 @@ def judge_rep(
 def summarise(result: SidedResult, m, times, rules) -> SidedResult:
     """Each side's rotations over every held position (before the first switch too), from the
     frames that read as a 90/90 (`plausible`); none for a side whose positions mostly do not,
-    and none at all, with why, when the camera looks down on the hips too steeply."""
+    and none at all (nor per frame), with why, when the camera looks down on the hips too
+    steeply."""
     held = np.isfinite(m["signal"]) & (m["signal"] < rules["lockout"])
     q = _front(m)
     high = camera_too_high(finite_median(m["elev"][held]), rules)
@@ -254,6 +255,9 @@ def summarise(result: SidedResult, m, times, rules) -> SidedResult:
         v = finite_median(b[ok]) if clear and not high else None
         ir[back] = None if v is None else round(v, 1)
     result.totals = {"hip_external_rotation_deg": er, "hip_internal_rotation_deg": ir}
+    if high:  # the frames' readings are not shown either
+        for key in result.totals:
+            result.measures[key] = np.full(len(times), np.nan)
     result.notes = [f"Hip {CAMERA_HIGH}."] if high else range_words(er, ir)
     if not high and any(r.note == LEGS_UNCLEAR for r in result.reps):
         result.notes.append(f"Some switches: {LEGS_UNCLEAR}.")
