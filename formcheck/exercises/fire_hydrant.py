@@ -191,7 +191,7 @@ FIRE_HYDRANT = register_sided(
     views=("front",),
     preferred_view="front",
     film_hint="Film from behind with the camera above your back, looking down on it (about "
-    "chest height of a standing adult, 2-3 m away), or from in front with it low and level; on "
+    "shoulder height of a standing adult, 2-3 m away), or from in front with it low and level; on "
     "hands and knees with both hips and knees in view.",
     measures=MEASURES,
     findings=FINDINGS,
