@@ -44,6 +44,15 @@ class GridClip:
         return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
+def tilted(clip: GridClip, pitch_deg: float) -> GridClip:
+    """The clip filmed from a camera tilted `pitch_deg` further down, higher up and aimed at
+    the same point (the same clip at 0)."""
+    if not pitch_deg:
+        return clip
+    spec = replace(clip.spec, pitch_deg=clip.spec.pitch_deg + pitch_deg)
+    return GridClip(f"{clip.name}-pitch{pitch_deg:+g}", spec)
+
+
 def make_grid(quick: bool = False, split: str = "eval", fps: float = 30.0) -> list[GridClip]:
     """Body shapes x camera yaw x hinge kind, one rep each at 640x360 (30 fps unless `fps`);
     facing alternates so every yaw and kind is seen facing both ways."""

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -42,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _synthgrid import GridClip, render_cached, run_many  # noqa: E402
+from _synthgrid import GridClip, render_cached, run_many, tilted  # noqa: E402
 
 from formcheck.errors import FormcheckError  # noqa: E402
 from formcheck.exercises import get  # noqa: E402
@@ -315,14 +315,6 @@ DRILLS: dict[str, tuple[Callable, Callable, dict[str, float], str]] = {
         "abduction: |hip abduction at the top - scripted|, degrees, mean over reps",
     ),
 }
-
-
-def tilted(clip: GridClip, pitch_deg: float) -> GridClip:
-    """The clip filmed from a camera tilted `pitch_deg` further down (the same clip at 0)."""
-    if not pitch_deg:
-        return clip
-    spec = replace(clip.spec, pitch_deg=clip.spec.pitch_deg + pitch_deg)
-    return GridClip(f"{clip.name}-pitch{pitch_deg:+g}", spec)
 
 
 def _mean(values: list[float]) -> float:

@@ -1,6 +1,7 @@
 """Accuracy of the hip-hinge screen (forward bend, hinge test) against rendered truth.
 
 Usage: python benchmarks/screen.py [--quick] [--out DIR] [--jobs N] [--fps F] [--alt]
+                                   [--pitch DEG]
 
 Renders bends with a scripted hip / lumbar split from the side over body shapes, facing both
 ways, analyses each with the normal pipeline (`--exercise forward-bend` or `hinge-test`) and
@@ -21,7 +22,8 @@ Forward bends (`formcheck synth --kind forward-bend`): typical (hip 69, lumbar 4
 early (`--lumbar-lead 2`) as in healthy adults. Hinge tests: the project's flat and rounding
 hinges (`--kind hinge_flat | hinge_round`). `--alt` renders other splits (hip 74 / lumbar 38,
 36 / 46, 100 / 16), the facings swapped and other seeds: a blind check of choices made after
-seeing the default set. Nothing here is fitted on these renders: the spine
+seeing the default set. `--pitch DEG` films every clip from a camera tilted DEG further
+down, higher up. Nothing here is fitted on these renders: the spine
 parameters are fitted on grey renders of other seeds (`benchmarks/fit_spine.py`), the screen's
 rules are fixed priors. Renders are cached in --out (a temporary folder by default).
 """
@@ -49,6 +51,7 @@ from _synthgrid import (  # noqa: E402
     render_cached,
     run_many,
     series,
+    tilted,
 )
 
 from formcheck.errors import FormcheckError  # noqa: E402
@@ -209,10 +212,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--fps", type=float, default=15.0)
     ap.add_argument("--alt", action="store_true", help="the second set of scripts and seeds")
+    ap.add_argument(
+        "--pitch", type=float, default=0.0, help="degrees added to every camera's downward tilt"
+    )
     args = ap.parse_args(argv)
     folder = args.out or Path(tempfile.mkdtemp(prefix="formcheck-screen-"))
     t0 = time.time()
-    clips = make_clips(args.quick, args.fps, args.alt)
+    clips = [tilted(c, args.pitch) for c in make_clips(args.quick, args.fps, args.alt)]
     print(f"{len(clips)} screen clips, renders in {folder}")
     scores = run_many(partial(_scored, folder=folder), clips, args.jobs)
     print()
