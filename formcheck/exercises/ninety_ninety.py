@@ -165,10 +165,11 @@ def switched(rep: Rep, m: dict[str, np.ndarray], times: np.ndarray) -> bool:
 
 def plausible(er: np.ndarray, ir: np.ndarray) -> tuple[np.ndarray, bool]:
     """Which frames of a position read as a 90/90 (neither hip turned the wrong way by more
-    than `WRONG_WAY_DEG`), and whether enough do (half of those read) for it to be judged."""
-    read = np.isfinite(er) & np.isfinite(ir)
-    ok = read & (er >= -WRONG_WAY_DEG) & (ir >= -WRONG_WAY_DEG)
-    return ok, bool(read.any()) and 2 * int(ok.sum()) >= int(read.sum())
+    than `WRONG_WAY_DEG`), and whether enough do (half of those with a hip read) for it to be
+    judged; a position with no hip read is not unclear, just unseen."""
+    wrong = (er < -WRONG_WAY_DEG) | (ir < -WRONG_WAY_DEG)
+    read = np.isfinite(er) | np.isfinite(ir)
+    return ~wrong, 2 * int(wrong.sum()) <= int(read.sum())
 
 
 def position(m: dict[str, np.ndarray], sel: np.ndarray) -> dict[str, float | None]:
@@ -187,7 +188,7 @@ def position(m: dict[str, np.ndarray], sel: np.ndarray) -> dict[str, float | Non
         "ir": finite_median(ir[ok]) if clear else None,
         "lean": finite_median(m["lean"][sel]),
         "elev": finite_median(m["elev"][sel]),
-        "clear": clear or not np.isfinite(er).any(),
+        "clear": clear,
     }
 
 
